@@ -1,0 +1,68 @@
+import { PRIORITIES, priorityRank, type Priority } from '../../system/domain/execution.js';
+
+/** A priority queue with a global cap on active slots. Pure: the admission actor wraps it. */
+export class AdmissionQueue {
+  private readonly waiting: string[][] = PRIORITIES.map(() => []);
+  private readonly priorities = new Map<string, Priority>();
+  private readonly active = new Set<string>();
+
+  constructor(private max: number) {}
+
+  /** Adds a waiting execution (no-op when already waiting or active); returns its 1-based position. */
+  enqueue(id: string, priority: Priority): number {
+    if (this.active.has(id)) return 0;
+    if (!this.priorities.has(id)) {
+      this.waiting[priorityRank(priority)]!.push(id);
+      this.priorities.set(id, priority);
+    }
+    return this.positionOf(id);
+  }
+
+  /** Grants slots while any are free; returns the ids now active, in grant order. */
+  grant(): string[] {
+    const granted: string[] = [];
+    while (this.active.size < this.max) {
+      const next = this.waiting.find((q) => q.length > 0)?.shift();
+      if (next === undefined) break;
+      this.priorities.delete(next);
+      this.active.add(next);
+      granted.push(next);
+    }
+    return granted;
+  }
+
+  /** Frees a slot or drops a waiting entry; returns what it did (nothing for an unknown id). */
+  release(id: string): 'released' | 'withdrawn' | 'unknown' {
+    if (this.active.delete(id)) return 'released';
+    const p = this.priorities.get(id);
+    if (p === undefined) return 'unknown';
+    const q = this.waiting[priorityRank(p)]!;
+    q.splice(q.indexOf(id), 1);
+    this.priorities.delete(id);
+    return 'withdrawn';
+  }
+
+  setMax(max: number): void {
+    this.max = max;
+  }
+
+  positionOf(id: string): number {
+    let pos = 0;
+    for (const q of this.waiting) {
+      const i = q.indexOf(id);
+      if (i >= 0) return pos + i + 1;
+      pos += q.length;
+    }
+    return 0;
+  }
+
+  snapshot() {
+    const by_priority = Object.fromEntries(PRIORITIES.map((p, i) => [p, this.waiting[i]!.length])) as Record<Priority, number>;
+    return {
+      queue_depth: this.waiting.reduce((n, q) => n + q.length, 0),
+      active_count: this.active.size,
+      max_concurrent: this.max,
+      by_priority,
+    };
+  }
+}

@@ -1,0 +1,68 @@
+import { dispatch, spawn, type Ref } from 'nact';
+import type { ExecutionRecord } from '../../system/domain/execution.js';
+import type { EventPublisher } from '../../system/events/publisher.js';
+import type { ExecutionStore } from '../../system/stores/execution-store.js';
+import type { CrashLedger, SupervisionPolicy } from '../supervision/policy.js';
+import { restartWithBackoff } from '../supervision/policy.js';
+import type { ExecutionMsg } from './messages.js';
+import { flushOutbox } from './outbox.js';
+import { plan } from './transitions.js';
+
+export interface ExecutionDeps {
+  executions: ExecutionStore;
+  publisher: EventPublisher;
+  policy: SupervisionPolicy;
+  crashes: CrashLedger;
+}
+
+/** The actor's state: nothing until the record is loaded (again after a restart), then the record. */
+type State = { status: 'unloaded' } | { status: 'loaded'; record: ExecutionRecord };
+
+/** Name of an execution's actor under its partition. */
+export const executionActorName = (id: string) => `execution-${id}`;
+
+/**
+ * Spawns the actor that owns one execution's status: every change goes through its state machine,
+ * is stored, and is published as events. Its state is rebuilt from the store after a crash.
+ */
+export function spawnExecution(parent: Ref<unknown>, executionId: string, deps: ExecutionDeps): Ref<ExecutionMsg> {
+  const load = async (state: State): Promise<ExecutionRecord | null> => {
+    if (state.status === 'loaded') return state.record;
+    const record = await deps.executions.get(executionId);
+    return record ? flushOutbox(record, deps.executions, deps.publisher) : null;
+  };
+
+  return spawn(
+    parent as Ref<never>,
+    async (state: State, msg: ExecutionMsg): Promise<State> => {
+      const record = await load(state);
+      switch (msg.type) {
+        case 'Get':
+          dispatch(msg.replyTo, record);
+          break;
+        case 'Apply': {
+          if (!record) {
+            dispatch(msg.replyTo, { ok: false, reason: 'execution not found', record: null });
+            return state;
+          }
+          const p = plan(record, msg.change);
+          if ('rejected' in p) {
+            dispatch(msg.replyTo, { ok: false, reason: p.rejected, record });
+            return { status: 'loaded', record };
+          }
+          const stored = await deps.executions.update(executionId, { ...p.patch, outbox: p.events, outbox_pending: true });
+          if (!stored) throw new Error(`execution ${executionId} vanished from the store`);
+          const published = await flushOutbox(stored, deps.executions, deps.publisher);
+          dispatch(msg.replyTo, { ok: true, record: published });
+          return { status: 'loaded', record: published };
+        }
+      }
+      return record ? { status: 'loaded', record } : state;
+    },
+    executionActorName(executionId),
+    {
+      initialState: { status: 'unloaded' } as State,
+      onCrash: restartWithBackoff(deps.policy, deps.crashes) as never,
+    },
+  );
+}

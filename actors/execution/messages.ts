@@ -1,0 +1,21 @@
+import type { Ref } from 'nact';
+import type { ExecutionRecord } from '../../system/domain/execution.js';
+import type { RunEnd } from '../../system/domain/outcome.js';
+import type { SandboxHandle } from '../../system/ports/sandbox.js';
+
+/** A change the saga asks the execution to make; the execution checks it against its state machine. */
+export type ExecutionChange =
+  | { kind: 'queued'; position: number }
+  | { kind: 'scheduled' }
+  | { kind: 'sandbox_created'; handle: SandboxHandle }
+  | { kind: 'running' }
+  | { kind: 'finished'; end: RunEnd; timeoutSeconds: number; cancelReason: string }
+  | { kind: 'cancelled'; reason: string }
+  | { kind: 'system_error'; message: string };
+
+export type ApplyReply = { ok: true; record: ExecutionRecord } | { ok: false; reason: string; record: ExecutionRecord | null };
+
+/** Messages the execution actor handles. */
+export type ExecutionMsg =
+  | { type: 'Apply'; change: ExecutionChange; replyTo: Ref<ApplyReply> }
+  | { type: 'Get'; replyTo: Ref<ExecutionRecord | null> };

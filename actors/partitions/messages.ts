@@ -1,0 +1,19 @@
+import type { Ref } from 'nact';
+import type { DomainEventOf } from '../../system/domain/events.js';
+import type { SagaDone } from '../saga/messages.js';
+
+/** A command routed to the partition that owns its execution. */
+export type ExecutionCommand = DomainEventOf<'execution_requested'> | DomainEventOf<'execution_cancel_requested'>;
+
+export interface PartitionView {
+  partition: number;
+  executions: string[];
+}
+
+/** Messages a partition actor handles. */
+export type PartitionMsg =
+  | { type: 'Command'; command: ExecutionCommand; replyTo: Ref<'ok'> }
+  | { type: 'Recover'; replyTo: Ref<number> }
+  | { type: 'ChildGaveUp'; executionId: string; error: string }
+  | { type: 'Inspect'; replyTo: Ref<PartitionView> }
+  | SagaDone;

@@ -1,0 +1,113 @@
+import { dispatch, spawn, stop, type Ref } from 'nact';
+import { isTerminal, type ExecutionRecord } from '../../system/domain/execution.js';
+import type { ExecutionStore } from '../../system/stores/execution-store.js';
+import { spawnExecution, type ExecutionDeps } from '../execution/execution.actor.js';
+import type { ExecutionMsg } from '../execution/messages.js';
+import type { SagaMsg } from '../saga/messages.js';
+import { spawnSaga, type SagaDeps } from '../saga/saga.actor.js';
+import { recordFromRequest } from './record-from-request.js';
+import type { PartitionMsg } from './messages.js';
+
+export interface PartitionDeps {
+  executions: ExecutionStore;
+  execution: ExecutionDeps;
+  saga: SagaDeps;
+  log: { error(obj: object, msg: string): void };
+}
+
+interface Hosted {
+  execution: Ref<ExecutionMsg>;
+  saga: Ref<SagaMsg>;
+}
+
+/** Name of a partition's actor. */
+export const partitionActorName = (n: number) => `partition-${n}`;
+
+/**
+ * Spawns the actor for one partition this node owns: it hosts the execution and saga actors of that
+ * partition's executions, recovers unfinished ones on assignment, and passivates them when their saga is done.
+ */
+export function spawnPartition(parent: Ref<unknown>, partition: number, deps: PartitionDeps): Ref<PartitionMsg> {
+  const hosted = new Map<string, Hosted>();
+
+  const host = (self: Ref<PartitionMsg>, id: string): Hosted => {
+    const existing = hosted.get(id);
+    if (existing) return existing;
+    const execution = spawnExecution(self, id, deps.execution);
+    const saga = spawnSaga(self, id, execution, self, deps.saga);
+    const h = { execution, saga };
+    hosted.set(id, h);
+    return h;
+  };
+  const passivate = (id: string) => {
+    const h = hosted.get(id);
+    if (!h) return;
+    hosted.delete(id);
+    stop(h.saga);
+    stop(h.execution);
+  };
+  const ensureRecord = async (cmd: Extract<PartitionMsg, { type: 'Command' }>['command']): Promise<ExecutionRecord | null> => {
+    const record = await deps.executions.get(cmd.aggregate_id);
+    if (record || cmd.event_type !== 'execution_requested') return record;
+    const created = recordFromRequest(cmd, partition);
+    await deps.executions.create(created);
+    return created;
+  };
+
+  return spawn(
+    parent as Ref<never>,
+    async (state: null, msg: PartitionMsg, ctx) => {
+      const self = ctx.self as Ref<PartitionMsg>;
+      switch (msg.type) {
+        case 'Command': {
+          const id = msg.command.aggregate_id;
+          const record = hosted.has(id) ? null : await ensureRecord(msg.command);
+          if (hosted.has(id) || (record && !isTerminal(record.status))) {
+            const h = host(self, id);
+            if (msg.command.event_type === 'execution_cancel_requested') dispatch(h.saga, { type: 'Cancel', reason: msg.command.reason });
+          }
+          dispatch(msg.replyTo, 'ok');
+          break;
+        }
+        case 'Recover': {
+          const unfinished = await deps.executions.unfinished([partition]);
+          const pending = await deps.executions.withPendingOutbox([partition]);
+          const ids = new Set([...unfinished, ...pending].map((r) => r.id));
+          for (const id of ids) host(self, id);
+          dispatch(msg.replyTo, ids.size);
+          break;
+        }
+        case 'SagaDone':
+          passivate(msg.executionId);
+          deps.saga.crashes.forget(`${ctx.path.toString()}/saga-${msg.executionId}`);
+          break;
+        case 'ChildGaveUp': {
+          passivate(msg.executionId);
+          // The execution's own actors gave up; a fresh execution actor records the fault.
+          const execution = spawnExecution(self, msg.executionId, deps.execution);
+          const saga = spawnSaga(self, msg.executionId, execution, self, { ...deps.saga, abort: `internal fault: ${msg.error}` });
+          hosted.set(msg.executionId, { execution, saga });
+          deps.log.error({ execution_id: msg.executionId, error: msg.error }, 'execution actors exceeded their restart budget');
+          break;
+        }
+        case 'Inspect':
+          dispatch(msg.replyTo, { partition, executions: [...hosted.keys()] });
+          break;
+      }
+      return state;
+    },
+    partitionActorName(partition),
+    {
+      initialState: null,
+      onCrash: (msg, err, ctx, child) => {
+        if (child) {
+          const id = (child as unknown as { name: string }).name.replace(/^(execution|saga)-/, '');
+          dispatch(ctx.self as Ref<PartitionMsg>, { type: 'ChildGaveUp', executionId: id, error: String(err?.message ?? err) });
+          return ctx.stopChild;
+        }
+        deps.log.error({ partition, error: String(err?.message ?? err), msg: (msg as { type?: string } | undefined)?.type }, 'partition actor failed a message');
+        return ctx.resume;
+      },
+    },
+  );
+}

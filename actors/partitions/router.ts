@@ -1,0 +1,69 @@
+import { query, spawnStateless, stop, type Ref } from 'nact';
+import { parseEvent } from '../../system/domain/events.js';
+import type { LogRecord } from '../../system/ports/event-log.js';
+import type { ExecutionCommand, PartitionMsg, PartitionView } from './messages.js';
+import { spawnPartition, type PartitionDeps } from './partition.actor.js';
+
+const ACK_TIMEOUT_MS = 30_000;
+
+/**
+ * Owns the `partitions` branch of the supervision tree: spawns a partition actor for each partition the
+ * log assigns to this node, stops it on revoke, and routes each command record into its partition's mailbox.
+ */
+export class PartitionRouter {
+  private readonly owned = new Map<number, Ref<PartitionMsg>>();
+  private readonly branch: Ref<unknown>;
+
+  constructor(
+    root: Ref<unknown>,
+    private readonly deps: PartitionDeps,
+  ) {
+    this.branch = spawnStateless(root as Ref<never>, () => undefined, 'partitions') as Ref<unknown>;
+  }
+
+  /** Takes ownership of partitions and recovers their unfinished executions; returns how many were recovered. */
+  async assigned(partitions: number[]): Promise<number> {
+    let recovered = 0;
+    for (const p of partitions) {
+      if (this.owned.has(p)) continue;
+      const ref = spawnPartition(this.branch, p, this.deps);
+      this.owned.set(p, ref);
+      recovered += (await query(ref, (replyTo: Ref<number>) => ({ type: 'Recover' as const, replyTo }), ACK_TIMEOUT_MS)) as number;
+    }
+    return recovered;
+  }
+
+  /** Gives partitions up: their actors stop (passivate). */
+  revoked(partitions: number[]): void {
+    for (const p of partitions) {
+      const ref = this.owned.get(p);
+      this.owned.delete(p);
+      if (ref) stop(ref);
+    }
+  }
+
+  /** Handles one command record from the log; resolves once its partition has taken it. */
+  async route(record: LogRecord): Promise<void> {
+    const event = parseEvent(JSON.parse(record.value));
+    if (event.event_type !== 'execution_requested' && event.event_type !== 'execution_cancel_requested') return;
+    const ref = this.owned.get(record.partition);
+    if (!ref) throw new Error(`partition ${record.partition} is not owned by this node`);
+    const command: ExecutionCommand = event;
+    await query(ref, (replyTo: Ref<'ok'>) => ({ type: 'Command' as const, command, replyTo }), ACK_TIMEOUT_MS);
+  }
+
+  /** What each owned partition hosts right now. */
+  async inspect(): Promise<PartitionView[]> {
+    return Promise.all(
+      [...this.owned.values()].map((ref) => query(ref, (replyTo: Ref<PartitionView>) => ({ type: 'Inspect' as const, replyTo }), 5_000) as Promise<PartitionView>),
+    );
+  }
+
+  ownedPartitions(): number[] {
+    return [...this.owned.keys()].sort((a, b) => a - b);
+  }
+
+  stopAll(): void {
+    this.revoked([...this.owned.keys()]);
+  }
+}

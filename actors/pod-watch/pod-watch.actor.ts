@@ -1,0 +1,114 @@
+import { dispatch, spawn, type Ref } from 'nact';
+import type { Sandbox, SandboxHandle, SandboxSpec } from '../../system/ports/sandbox.js';
+import type { PodWatchMsg, WatchReport } from './messages.js';
+
+/** The watcher's state, by phase; fields live only where they mean something. */
+type State =
+  | { status: 'idle'; stopRequested: boolean }
+  | { status: 'starting'; stopRequested: boolean }
+  | { status: 'running'; handle: SandboxHandle; stopRequested: boolean; timedOut: boolean }
+  | { status: 'ended' };
+
+export interface PodWatchProps {
+  sandbox: Sandbox;
+  spec: SandboxSpec;
+  report: Ref<WatchReport>;
+}
+
+/** Name of an execution's watcher under its partition. */
+export const podWatchActorName = (id: string) => `pod-watch-${id}`;
+
+const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/**
+ * Spawns the actor that starts (or re-attaches to) one sandbox, watches it, enforces the wall deadline,
+ * and reports the outcome to its saga. Stopping the actor stops the sandbox.
+ */
+export function spawnPodWatch(parent: Ref<unknown>, props: PodWatchProps): Ref<PodWatchMsg> {
+  const { sandbox, spec, report } = props;
+  let deadline: NodeJS.Timeout | undefined;
+  let live: SandboxHandle | undefined;
+
+  const watch = (self: Ref<PodWatchMsg>, handle: SandboxHandle) => {
+    live = handle;
+    deadline = setTimeout(() => dispatch(self, { type: 'DeadlineReached' }), spec.limits.wallMs);
+    sandbox.watch(handle).then(
+      (outcome) => dispatch(self, { type: 'Exited', outcome }),
+      (err) => dispatch(self, { type: 'WatchFailed', message: message(err) }),
+    );
+  };
+  const ended = (): State => {
+    clearTimeout(deadline);
+    live = undefined;
+    return { status: 'ended' };
+  };
+
+  return spawn(
+    parent as Ref<never>,
+    (state: State, msg: PodWatchMsg, ctx): State => {
+      const self = ctx.self as Ref<PodWatchMsg>;
+      switch (msg.type) {
+        case 'Start':
+          if (state.status !== 'idle') return state;
+          sandbox.start(spec).then(
+            (handle) => dispatch(self, { type: 'Started', handle }),
+            (err) => dispatch(self, { type: 'StartFailed', message: message(err) }),
+          );
+          return { status: 'starting', stopRequested: state.stopRequested };
+        case 'Reattach':
+          if (state.status !== 'idle') return state;
+          sandbox.reattach(msg.handle).then(
+            (handle) =>
+              dispatch(self, handle ? { type: 'Started', handle } : { type: 'StartFailed', message: 'sandbox was lost while the node was down' }),
+            (err) => dispatch(self, { type: 'StartFailed', message: message(err) }),
+          );
+          return { status: 'starting', stopRequested: state.stopRequested };
+        case 'Started': {
+          if (state.status !== 'starting') return state;
+          dispatch(report, { type: 'SandboxStarted', handle: msg.handle });
+          watch(self, msg.handle);
+          if (state.stopRequested) void sandbox.stop(msg.handle);
+          return { status: 'running', handle: msg.handle, stopRequested: state.stopRequested, timedOut: false };
+        }
+        case 'StartFailed':
+          dispatch(report, { type: 'SandboxFailed', message: msg.message });
+          return ended();
+        case 'Stop':
+          if (state.status === 'running') {
+            void sandbox.stop(state.handle);
+            return { ...state, stopRequested: true };
+          }
+          return state.status === 'ended' ? state : { ...state, stopRequested: true };
+        case 'DeadlineReached':
+          if (state.status !== 'running') return state;
+          void sandbox.stop(state.handle);
+          return { ...state, timedOut: !state.stopRequested };
+        case 'Exited':
+          if (state.status !== 'running') return state;
+          dispatch(report, {
+            type: 'SandboxExited',
+            end: { outcome: msg.outcome, timedOut: state.timedOut, cancelled: state.stopRequested },
+          });
+          return ended();
+        case 'WatchFailed':
+          if (state.status === 'running') void sandbox.stop(state.handle);
+          dispatch(report, { type: 'SandboxFailed', message: msg.message });
+          return ended();
+      }
+    },
+    podWatchActorName(spec.executionId),
+    {
+      initialState: { status: 'idle', stopRequested: false } as State,
+      // A watcher that crashes must not leave a program running: stop it and report a fault to the saga.
+      onCrash: (_msg, err, ctx) => {
+        if (live) void sandbox.stop(live);
+        dispatch(report, { type: 'SandboxFailed', message: `watcher crashed: ${message(err)}` });
+        return ctx.stop;
+      },
+      afterStop: () => {
+        clearTimeout(deadline);
+        if (live) void sandbox.stop(live);
+      },
+    },
+  );
+}

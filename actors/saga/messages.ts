@@ -1,0 +1,16 @@
+import type { ExecutionRecord } from '../../system/domain/execution.js';
+import type { AdmissionReply } from '../admission/messages.js';
+import type { WatchReport } from '../pod-watch/messages.js';
+
+/** Messages the saga handles: its own commands, admission's replies and the watcher's reports. */
+export type SagaMsg =
+  | { type: 'Begin'; record: ExecutionRecord }
+  | { type: 'Cancel'; reason: string }
+  | AdmissionReply
+  | WatchReport;
+
+/** What a saga tells its partition when it has nothing left to do. */
+export type SagaDone = { type: 'SagaDone'; executionId: string };
+
+/** The saga's steps, in order; compensations undo the ones that hold resources. */
+export const SAGA_STEPS = ['admit', 'allocate', 'start_sandbox', 'await_outcome', 'store_result', 'release'] as const;

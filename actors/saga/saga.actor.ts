@@ -1,0 +1,159 @@
+import { dispatch, query, spawn, type Ref } from 'nact';
+import type { ExecutionRecord } from '../../system/domain/execution.js';
+import type { Limits } from '../../system/domain/limits.js';
+import type { Sandbox } from '../../system/ports/sandbox.js';
+import type { SagaStore } from '../../system/stores/saga-store.js';
+import type { AdmissionMsg } from '../admission/messages.js';
+import type { ApplyReply, ExecutionChange, ExecutionMsg } from '../execution/messages.js';
+import type { PodWatchMsg } from '../pod-watch/messages.js';
+import { spawnPodWatch } from '../pod-watch/pod-watch.actor.js';
+import { restartWithBackoff, type CrashLedger, type SupervisionPolicy } from '../supervision/policy.js';
+import type { SagaDone, SagaMsg } from './messages.js';
+import { SagaJournal } from './journal.js';
+
+export interface SagaDeps {
+  admission: Ref<AdmissionMsg>;
+  sandbox: Sandbox;
+  sagas: SagaStore;
+  limitsFor: (record: ExecutionRecord) => Limits;
+  maxAttempts: number;
+  /** Set to end the execution as a system error instead of running it (its actors gave up). */
+  abort?: string;
+  policy: SupervisionPolicy;
+  crashes: CrashLedger;
+}
+
+type Rehydrate = { type: 'Rehydrate' };
+type Msg = SagaMsg | Rehydrate;
+
+/** The saga's state by phase. `cancel` holds a cancel reason that arrived mid-flight. */
+type State =
+  | { status: 'idle'; cancel: string | null }
+  | { status: 'admitting'; record: ExecutionRecord; cancel: string | null; reattach: boolean }
+  | { status: 'running'; record: ExecutionRecord; watch: Ref<PodWatchMsg>; cancel: string | null }
+  | { status: 'done' };
+
+export const sagaActorName = (id: string) => `saga-${id}`;
+const APPLY_TIMEOUT_MS = 30_000;
+
+/**
+ * Spawns the saga that carries one execution through admit → allocate → start sandbox → await outcome →
+ * store result → release, compensating (stop sandbox, release slot, mark error) on faults and cancel.
+ * It rebuilds itself from the stored execution on spawn and after a crash, so recovery is the same path as a first run.
+ */
+export function spawnSaga(
+  parent: Ref<unknown>,
+  executionId: string,
+  execution: Ref<ExecutionMsg>,
+  done: Ref<SagaDone>,
+  deps: SagaDeps,
+): Ref<SagaMsg> {
+  const journal = new SagaJournal(deps.sagas, executionId);
+  let slotHeld = false;
+
+  const apply = (change: ExecutionChange) =>
+    query(execution, (replyTo: Ref<ApplyReply>) => ({ type: 'Apply' as const, change, replyTo }), APPLY_TIMEOUT_MS) as Promise<ApplyReply>;
+  const release = () => {
+    if (!slotHeld) return;
+    slotHeld = false;
+    dispatch(deps.admission, { type: 'Release', executionId });
+  };
+  const finish = async (outcome: 'completed' | 'failed' | 'cancelled', error: string | null = null): Promise<State> => {
+    release();
+    await journal.end(outcome, error);
+    dispatch(done, { type: 'SagaDone', executionId });
+    return { status: 'done' };
+  };
+  const fail = async (message: string): Promise<State> => {
+    await journal.compensating(message);
+    release();
+    await journal.compensated('release');
+    await apply({ kind: 'system_error', message });
+    return finish('failed', message);
+  };
+
+  const f = async (state: State, msg: Msg, ctx: { self: Ref<unknown> }): Promise<State> => {
+    const self = ctx.self as Ref<SagaMsg>;
+    switch (msg.type) {
+      case 'Rehydrate': {
+        const record = (await query(execution, (replyTo: Ref<ExecutionRecord | null>) => ({ type: 'Get' as const, replyTo }), APPLY_TIMEOUT_MS)) as ExecutionRecord | null;
+        if (!record || ['completed', 'failed', 'timeout', 'cancelled', 'error'].includes(record.status)) {
+          return finish('completed');
+        }
+        if (deps.abort) return fail(deps.abort);
+        if (record.attempts >= deps.maxAttempts) return fail(`gave up after ${record.attempts} attempts to run`);
+        const cancel = state.status === 'idle' ? state.cancel : null;
+        await journal.step('admit');
+        const reattach = record.status !== 'queued' && record.sandbox !== null;
+        dispatch(deps.admission, { type: 'Acquire', executionId, priority: reattach ? 'critical' : record.priority, replyTo: self });
+        return { status: 'admitting', record, cancel, reattach };
+      }
+      case 'Queued':
+        if (state.status === 'admitting' && state.record.status === 'queued') await apply({ kind: 'queued', position: msg.position });
+        return state;
+      case 'SlotGranted': {
+        slotHeld = true;
+        if (state.status !== 'admitting') {
+          release();
+          return state;
+        }
+        if (state.cancel !== null) {
+          await apply({ kind: 'cancelled', reason: state.cancel });
+          return finish('cancelled');
+        }
+        await journal.step('allocate');
+        const record = state.reattach ? state.record : (await apply({ kind: 'scheduled' })).record ?? state.record;
+        await journal.step('start_sandbox');
+        const watch = spawnPodWatch(self, {
+          sandbox: deps.sandbox,
+          spec: { executionId, lang: record.lang, langVersion: record.lang_version, script: record.script, limits: deps.limitsFor(record) },
+          report: self,
+        });
+        dispatch(watch, state.reattach && record.sandbox ? { type: 'Reattach', handle: record.sandbox } : { type: 'Start' });
+        return { status: 'running', record, watch, cancel: null };
+      }
+      case 'SandboxStarted':
+        if (state.status !== 'running') return state;
+        await apply({ kind: 'sandbox_created', handle: msg.handle });
+        await apply({ kind: 'running' });
+        await journal.step('await_outcome');
+        return state;
+      case 'SandboxExited': {
+        if (state.status !== 'running') return state;
+        await journal.step('store_result');
+        const limits = deps.limitsFor(state.record);
+        await apply({ kind: 'finished', end: msg.end, timeoutSeconds: limits.wallMs / 1000, cancelReason: state.cancel ?? 'cancelled' });
+        await journal.step('release');
+        return finish(msg.end.cancelled ? 'cancelled' : 'completed');
+      }
+      case 'SandboxFailed':
+        if (state.status !== 'running') return state;
+        return fail(msg.message);
+      case 'Cancel':
+        switch (state.status) {
+          case 'idle':
+            return { ...state, cancel: msg.reason };
+          case 'admitting':
+            if (slotHeld) return { ...state, cancel: msg.reason };
+            dispatch(deps.admission, { type: 'Release', executionId });
+            await apply({ kind: 'cancelled', reason: msg.reason });
+            return finish('cancelled');
+          case 'running':
+            dispatch(state.watch, { type: 'Stop' });
+            return { ...state, cancel: msg.reason };
+          case 'done':
+            return state;
+        }
+    }
+    return state;
+  };
+
+  return spawn(parent as Ref<never>, f as never, sagaActorName(executionId), {
+    initialStateFunc: (ctx: { self: Ref<unknown> }) => {
+      dispatch(ctx.self as Ref<Msg>, { type: 'Rehydrate' });
+      return { status: 'idle', cancel: null } as State;
+    },
+    onCrash: restartWithBackoff(deps.policy, deps.crashes) as never,
+    afterStop: () => release(),
+  } as never) as Ref<SagaMsg>;
+}

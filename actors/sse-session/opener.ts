@@ -1,0 +1,58 @@
+import { spawnStateless, type Ref } from 'nact';
+import { isTerminal, toExecutionResult } from '../../system/domain/execution.js';
+import { executionChannel, toStreamFrame, type StreamFrame } from '../../system/events/stream-frame.js';
+import type { FanoutBus } from '../../system/ports/fanout-bus.js';
+import type { StreamOpener } from '../../system/services/stream-opener.js';
+import type { EventStore } from '../../system/stores/event-store.js';
+import type { ExecutionStore } from '../../system/stores/execution-store.js';
+import { spawnSseSession } from './sse-session.actor.js';
+
+export interface SseDeps {
+  bus: FanoutBus;
+  executions: ExecutionStore;
+  events: EventStore;
+}
+
+/** The `sse` branch of the supervision tree: one session actor per open execution stream. */
+export function createSseBranch(root: Ref<unknown>, deps: SseDeps): StreamOpener & { count(): number } {
+  const branch = spawnStateless(root as Ref<never>, () => undefined, 'sse') as Ref<unknown>;
+  let open = 0;
+
+  const replay = async (id: string, lastEventId: string | null): Promise<{ frames: StreamFrame[]; terminal: boolean }> => {
+    const record = await deps.executions.get(id);
+    if (!record) return { frames: [], terminal: true };
+    const status: StreamFrame = {
+      event_type: 'status',
+      execution_id: id,
+      timestamp: new Date().toISOString(),
+      event_id: '',
+      status: record.status,
+      result: null,
+    };
+    const result = isTerminal(record.status) ? toExecutionResult(record) : null;
+    const withResult = (e: Parameters<typeof toStreamFrame>[0]) => toStreamFrame(e, e.event_type === 'result_stored' ? result : null);
+    if (lastEventId) {
+      const missed = await deps.events.forAggregate(id, { afterEventId: lastEventId });
+      return { frames: [status, ...missed.map(withResult)], terminal: isTerminal(record.status) };
+    }
+    if (!isTerminal(record.status)) return { frames: [status], terminal: false };
+    const stored = (await deps.events.forAggregate(id, { eventTypes: ['result_stored'] })).at(-1);
+    const final: StreamFrame = stored
+      ? withResult(stored)
+      : { ...status, event_type: 'result_stored', event_id: '', result };
+    return { frames: [status, final], terminal: true };
+  };
+
+  return {
+    open(id, lastEventId, sink) {
+      open++;
+      sink.onClosed(() => open--);
+      spawnSseSession(branch, {
+        sink,
+        subscribe: (onFrame) => deps.bus.subscribe(executionChannel(id), (payload) => onFrame(JSON.parse(payload) as StreamFrame)),
+        replay: () => replay(id, lastEventId),
+      });
+    },
+    count: () => open,
+  };
+}

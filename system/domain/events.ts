@@ -1,0 +1,157 @@
+import { randomUUID } from 'node:crypto';
+import { v7 as uuidv7 } from 'uuid';
+import { z } from 'zod';
+import { ERROR_TYPES, EXECUTION_STATUSES, PRIORITIES, ResourceUsageSchema, SandboxHandleSchema, type ExecutionStatus } from './execution.js';
+import { LANGUAGES } from './runtimes.js';
+
+/** The event catalogue: every event type the platform emits, with its payload schema. */
+const outputFields = {
+  stdout: z.string(),
+  stderr: z.string(),
+  stdout_truncated: z.boolean(),
+  stderr_truncated: z.boolean(),
+  exit_code: z.number().int().nullable(),
+  resource_usage: ResourceUsageSchema,
+};
+
+export const EVENT_PAYLOADS = {
+  /** The API accepted a script; the execution is stored as queued. */
+  execution_requested: z.object({
+    execution_id: z.string(),
+    script: z.string(),
+    lang: z.enum(LANGUAGES),
+    lang_version: z.string(),
+    priority: z.enum(PRIORITIES),
+  }),
+  /** Admission put the execution in the priority queue. */
+  execution_queued: z.object({ execution_id: z.string(), priority: z.enum(PRIORITIES), queue_position: z.number().int() }),
+  /** A concurrency slot was granted; a sandbox is being started. */
+  execution_scheduled: z.object({ execution_id: z.string(), attempt: z.number().int() }),
+  /** The sandbox (or pod) exists. */
+  pod_created: z.object({ execution_id: z.string(), sandbox: SandboxHandleSchema }),
+  /** The user's program is running. */
+  execution_running: z.object({ execution_id: z.string() }),
+  /** The sandbox ended: how, and which limit stopped it if any. */
+  pod_terminated: z.object({
+    execution_id: z.string(),
+    exit_code: z.number().int().nullable(),
+    signal: z.string().nullable(),
+    limit: z.string().nullable(),
+    stopped: z.boolean(),
+  }),
+  execution_completed: z.object({ execution_id: z.string(), ...outputFields }),
+  execution_failed: z.object({
+    execution_id: z.string(),
+    error_type: z.enum(ERROR_TYPES),
+    error_message: z.string(),
+    ...outputFields,
+    resource_usage: ResourceUsageSchema.nullable(),
+  }),
+  execution_timeout: z.object({ execution_id: z.string(), timeout_seconds: z.number(), ...outputFields }),
+  /** A user asked to cancel; the execution's actors act on it. */
+  execution_cancel_requested: z.object({ execution_id: z.string(), reason: z.string() }),
+  execution_cancelled: z.object({ execution_id: z.string(), reason: z.string() }),
+  /** The final result is stored and readable from /result. */
+  result_stored: z.object({ execution_id: z.string(), status: z.enum(EXECUTION_STATUSES) }),
+  /** Storing the result failed; the execution ends in error. */
+  result_failed: z.object({ execution_id: z.string(), error: z.string() }),
+} as const;
+
+export type EventType = keyof typeof EVENT_PAYLOADS;
+export const EVENT_TYPES = Object.keys(EVENT_PAYLOADS) as EventType[];
+export type EventPayload<T extends EventType> = z.infer<(typeof EVENT_PAYLOADS)[T]>;
+
+export const EVENT_VERSION = '1';
+export const SERVICE_NAME = 'integr8s-ts';
+export const SERVICE_VERSION = '0.1.0';
+
+export const EventMetadataSchema = z.object({
+  service_name: z.string(),
+  service_version: z.string(),
+  user_id: z.string().nullable(),
+  correlation_id: z.string().optional(),
+});
+export type EventMetadata = z.infer<typeof EventMetadataSchema>;
+
+const EnvelopeSchema = z.object({
+  event_id: z.string(),
+  event_type: z.enum(EVENT_TYPES as [EventType, ...EventType[]]),
+  event_version: z.string(),
+  timestamp: z.string(),
+  aggregate_id: z.string(),
+  metadata: EventMetadataSchema,
+});
+
+/** A stamped event of one type: the envelope plus that type's payload fields. */
+export type DomainEventOf<T extends EventType> = z.infer<typeof EnvelopeSchema> & { event_type: T } & EventPayload<T>;
+export type DomainEvent = { [T in EventType]: DomainEventOf<T> }[EventType];
+
+/** Stamps an event: the only place envelopes are built. Validates the payload against the catalogue. */
+export function stampEvent<T extends EventType>(
+  type: T,
+  aggregateId: string,
+  payload: EventPayload<T>,
+  meta: { user_id: string | null; correlation_id?: string },
+): DomainEventOf<T> {
+  const body = EVENT_PAYLOADS[type].parse(payload);
+  return {
+    ...body,
+    event_id: uuidv7(),
+    event_type: type,
+    event_version: EVENT_VERSION,
+    timestamp: new Date().toISOString(),
+    aggregate_id: aggregateId,
+    metadata: {
+      service_name: SERVICE_NAME,
+      service_version: SERVICE_VERSION,
+      user_id: meta.user_id,
+      ...(meta.correlation_id ? { correlation_id: meta.correlation_id } : {}),
+    },
+  } as DomainEventOf<T>;
+}
+
+/** Parses an event read from outside (log, store); throws a ZodError naming what is wrong. */
+export function parseEvent(raw: unknown): DomainEvent {
+  const env = EnvelopeSchema.passthrough().parse(raw);
+  const payload = EVENT_PAYLOADS[env.event_type].parse(raw);
+  return { ...env, ...payload } as DomainEvent;
+}
+
+/** The execution status an event moves its execution to, or null when it does not change the status. */
+export function statusAfter(event: DomainEvent): ExecutionStatus | null {
+  switch (event.event_type) {
+    case 'execution_requested':
+    case 'execution_queued':
+      return 'queued';
+    case 'execution_scheduled':
+      return 'scheduled';
+    case 'execution_running':
+      return 'running';
+    case 'execution_completed':
+      return 'completed';
+    case 'execution_failed':
+      return event.error_type === 'system_error' ? 'error' : 'failed';
+    case 'execution_timeout':
+      return 'timeout';
+    case 'execution_cancelled':
+      return 'cancelled';
+    case 'result_failed':
+      return 'error';
+    default:
+      return null;
+  }
+}
+
+/** Event types after which an execution's SSE stream closes. */
+export const STREAM_CLOSING_EVENTS: ReadonlySet<EventType> = new Set([
+  'result_stored',
+  'result_failed',
+  'execution_failed',
+  'execution_timeout',
+  'execution_cancelled',
+]);
+
+/** A fresh random id for things that are not events (executions, sessions). */
+export function newId(): string {
+  return randomUUID();
+}

@@ -1,0 +1,52 @@
+/**
+ * An append-only log of messages partitioned by key: Kafka in cluster mode, a durable file in embedded mode.
+ * A consumer group's members share the partitions; each member handles one partition's records in order and
+ * the offset is committed only after the handler resolved (at-least-once).
+ */
+export interface LogRecord {
+  topic: string;
+  partition: number;
+  offset: number;
+  key: string;
+  /** JSON text of the message. */
+  value: string;
+  headers: Record<string, string>;
+}
+
+export type RecordHandler = (record: LogRecord) => Promise<void>;
+
+export interface ConsumerOptions {
+  group: string;
+  topics: string[];
+  /** Called with the partitions this member now owns, before their records are handled. */
+  onAssigned?: (partitions: number[]) => Promise<void> | void;
+  /** Called with partitions taken away; their in-flight records have finished. */
+  onRevoked?: (partitions: number[]) => Promise<void> | void;
+}
+
+/** A running consumer-group member. */
+export interface Consumer {
+  stop(): Promise<void>;
+}
+
+export interface EventLog {
+  /** Number of partitions per topic; the key's hash picks one. */
+  readonly partitions: number;
+  /** Appends one record; resolves when it is durable. */
+  append(topic: string, key: string, value: string, headers?: Record<string, string>): Promise<void>;
+  consume(options: ConsumerOptions, handler: RecordHandler): Promise<Consumer>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The topic that receives a record whose handler kept failing, with DEAD_LETTER_HEADERS added to its own. */
+export const DEAD_LETTER_TOPIC = 'dead_letters';
+
+/** Headers a dead-lettered record carries: where it came from, the last error and how many attempts failed. */
+export const DEAD_LETTER_HEADERS = {
+  topic: 'original_topic',
+  partition: 'original_partition',
+  offset: 'original_offset',
+  error: 'error',
+  attempts: 'attempts',
+} as const;

@@ -1,0 +1,76 @@
+import type { Limits } from '../domain/limits.js';
+import type { Language, RuntimeCatalogue } from '../domain/runtimes.js';
+
+/** What to run: one script in one runtime under one set of limits. */
+export interface SandboxSpec {
+  executionId: string;
+  lang: Language;
+  langVersion: string;
+  script: string;
+  limits: Limits;
+}
+
+/** A started sandbox, serialisable so it can be stored and re-attached after a restart. */
+export interface SandboxHandle {
+  backend: string;
+  /** Backend-specific id (a cgroup name, a pod name). */
+  id: string;
+  executionId: string;
+  startedAt: string;
+}
+
+/** Why the sandbox ended the program early, when it did. */
+export type LimitReason = 'memory' | 'pids' | 'cpu_time' | 'file_size' | 'wall_time';
+
+export interface ResourceUsage {
+  execution_time_wall_seconds: number;
+  cpu_time_jiffies: number;
+  clk_tck_hertz: number;
+  peak_memory_kb: number;
+}
+
+/** What one run produced. A program that could not even be compiled still ends here (exitCode != 0). */
+export interface SandboxOutcome {
+  exitCode: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  stdoutTruncated: boolean;
+  stderrTruncated: boolean;
+  /** Set when a limit stopped the program; null when it ended on its own. */
+  limit: LimitReason | null;
+  /** True when stop() ended the run (cancel or deadline), as opposed to the program exiting. */
+  stopped: boolean;
+  usage: ResourceUsage;
+}
+
+/** A chunk of live output, delivered while the run is going. */
+export interface OutputChunk {
+  stream: 'stdout' | 'stderr';
+  text: string;
+}
+
+/** Raised for our own faults (cannot start, backend broken); never for what the user's code did. */
+export class SandboxFault extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SandboxFault';
+  }
+}
+
+/**
+ * Runs untrusted code in isolation. Implemented by the local bubblewrap backend and the Kubernetes pod backend.
+ * start() returns once the program is running; watch() resolves when it has ended, with its logs;
+ * stop() ends it early and is idempotent; reattach() finds a sandbox started before a restart (null if gone).
+ */
+export interface Sandbox {
+  readonly backend: string;
+  readonly runtimes: RuntimeCatalogue;
+  start(spec: SandboxSpec): Promise<SandboxHandle>;
+  watch(handle: SandboxHandle, onOutput?: (chunk: OutputChunk) => void): Promise<SandboxOutcome>;
+  stop(handle: SandboxHandle): Promise<void>;
+  reattach(handle: SandboxHandle): Promise<SandboxHandle | null>;
+  /** Checks the backend can run code now (for /health/ready). */
+  ready(): Promise<{ ok: boolean; detail: string }>;
+  close(): Promise<void>;
+}

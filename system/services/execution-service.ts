@@ -1,0 +1,113 @@
+import { newId, stampEvent, type DomainEvent } from '../domain/events.js';
+import { errors } from '../domain/errors.js';
+import { isTerminal, toExecutionResult, type ExecutionRecord } from '../domain/execution.js';
+import type { Limits } from '../domain/limits.js';
+import { partitionOf } from '../domain/partition.js';
+import { checkRuntime, type RuntimeCatalogue } from '../domain/runtimes.js';
+import type { EventPublisher } from '../events/publisher.js';
+import type { EventStore } from '../stores/event-store.js';
+import type { ExecutionStore } from '../stores/execution-store.js';
+import type { IdempotencyStore } from '../stores/idempotency-store.js';
+import { recordFromRequest } from '../../actors/partitions/record-from-request.js';
+import { EXAMPLE_SCRIPTS } from './example-scripts.js';
+import type { StreamOpener } from './stream-opener.js';
+import type { Caller, CancelResponse, ExecutionService, K8sLimits, SseSink, SubmitRequest, SubmitResponse } from './types.js';
+
+export interface ExecutionServiceDeps {
+  executions: ExecutionStore;
+  events: EventStore;
+  idempotency: IdempotencyStore;
+  publisher: EventPublisher;
+  runtimes: RuntimeCatalogue;
+  partitions: number;
+  limits: () => Limits;
+  /** CPU share a run may use, reported as the Kubernetes-style cpu_limit. */
+  cpuMillicores: number;
+  streams: StreamOpener;
+}
+
+/** The execution use cases: accept, read, cancel, list events and stream. */
+export function createExecutionService(deps: ExecutionServiceDeps): ExecutionService {
+  const visible = async (id: string, caller: Caller): Promise<ExecutionRecord> => {
+    const record = await deps.executions.get(id);
+    if (!record) throw errors.notFound('Execution');
+    const owns = record.user_id === null || record.user_id === caller.userId || caller.role === 'admin';
+    if (!owns) throw errors.forbidden('Not allowed to access this execution');
+    return record;
+  };
+
+  const accept = async (req: SubmitRequest, caller: Caller, lang: ExecutionRecord['lang']): Promise<SubmitResponse> => {
+    const id = newId();
+    const event = stampEvent(
+      'execution_requested',
+      id,
+      { execution_id: id, script: req.script, lang, lang_version: req.lang_version, priority: 'normal' },
+      { user_id: caller.userId },
+    );
+    await deps.executions.create(recordFromRequest(event, partitionOf(id, deps.partitions)));
+    await deps.publisher.publish(event);
+    return { execution_id: id, status: 'queued' };
+  };
+
+  return {
+    async submit(req, caller) {
+      const check = checkRuntime(deps.runtimes, req.lang, req.lang_version);
+      if (!check.ok) throw errors.validation([{ field: check.field, message: check.message }]);
+      if (!req.idempotencyKey) return accept(req, caller, check.runtime.lang);
+      const key = `${caller.userId ?? `ip:${caller.ip}`}:${req.idempotencyKey}`;
+      const claim = await deps.idempotency.claim(key);
+      if (claim.kind === 'done') return { execution_id: claim.executionId, status: 'queued' };
+      if (claim.kind === 'in_progress') throw errors.conflict('A request with this Idempotency-Key is already being processed');
+      try {
+        const res = await accept(req, caller, check.runtime.lang);
+        await deps.idempotency.complete(key, res.execution_id);
+        return res;
+      } catch (err) {
+        await deps.idempotency.abandon(key);
+        throw err;
+      }
+    },
+
+    async result(id, caller) {
+      return toExecutionResult(await visible(id, caller));
+    },
+
+    async cancel(id, reason, caller): Promise<CancelResponse> {
+      const record = await visible(id, caller);
+      if (record.status === 'cancelled') {
+        return { execution_id: id, status: 'already_cancelled', message: 'Execution was already cancelled', event_id: null };
+      }
+      if (isTerminal(record.status)) throw errors.invalidState(`Cannot cancel an execution that is ${record.status}`);
+      const event = stampEvent('execution_cancel_requested', id, { execution_id: id, reason }, { user_id: caller.userId });
+      await deps.publisher.publish(event);
+      return { execution_id: id, status: 'cancellation_requested', message: 'Cancellation requested', event_id: event.event_id };
+    },
+
+    async events(id, caller, opts): Promise<DomainEvent[]> {
+      await visible(id, caller);
+      return deps.events.forAggregate(id, { eventTypes: opts.eventTypes, limit: opts.limit });
+    },
+
+    async openStream(id: string, caller: Caller, lastEventId: string | null, sink: SseSink) {
+      await visible(id, caller);
+      deps.streams.open(id, lastEventId, sink);
+    },
+
+    exampleScripts() {
+      const installed = new Set(deps.runtimes.list().map((r) => r.lang));
+      return Object.fromEntries(Object.entries(EXAMPLE_SCRIPTS).filter(([lang]) => installed.has(lang as never)));
+    },
+
+    limits(): K8sLimits {
+      const l = deps.limits();
+      return {
+        cpu_limit: `${deps.cpuMillicores}m`,
+        memory_limit: `${Math.round(l.memoryBytes / (1024 * 1024))}Mi`,
+        cpu_request: `${Math.max(1, Math.round(deps.cpuMillicores / 10))}m`,
+        memory_request: `${Math.round(l.memoryBytes / (4 * 1024 * 1024))}Mi`,
+        execution_timeout: Math.round(l.wallMs / 1000),
+        supported_runtimes: Object.fromEntries(deps.runtimes.list().map((r) => [r.lang, { versions: r.versions, file_ext: r.fileExt }])),
+      };
+    },
+  };
+}

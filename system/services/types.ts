@@ -1,0 +1,75 @@
+import type { DomainEvent } from '../domain/events.js';
+import type { ExecutionResult } from '../domain/execution.js';
+import type { EventType } from '../domain/events.js';
+
+/** Who is asking: resolved by the HTTP pipeline's auth step. Anonymous until accounts exist. */
+export interface Caller {
+  userId: string | null;
+  role: 'anonymous' | 'user' | 'admin';
+  ip: string;
+}
+
+/** POST /execute, already shape-checked by the wire schema. */
+export interface SubmitRequest {
+  script: string;
+  lang: string;
+  lang_version: string;
+  idempotencyKey?: string;
+}
+
+export interface SubmitResponse {
+  execution_id: string;
+  status: 'queued';
+}
+
+export interface CancelResponse {
+  execution_id: string;
+  status: 'cancellation_requested' | 'already_cancelled';
+  message: string;
+  event_id: string | null;
+}
+
+/** One SSE frame as the transport writes it. */
+export interface SseFrame {
+  id?: string;
+  event?: string;
+  data: string;
+}
+
+/** Where a stream writes frames; implemented by the HTTP transport (which owns heartbeats and backpressure). */
+export interface SseSink {
+  /** Queues a frame; the transport closes the stream itself if the client cannot keep up. */
+  send(frame: SseFrame): void;
+  /** Ends the stream from the server side. */
+  end(): void;
+  readonly closed: boolean;
+  /** Called once when the stream ends for any reason (client gone, end(), overflow). */
+  onClosed(listener: () => void): void;
+}
+
+export interface K8sLimits {
+  cpu_limit: string;
+  memory_limit: string;
+  cpu_request: string;
+  memory_request: string;
+  execution_timeout: number;
+  supported_runtimes: Record<string, { versions: string[]; file_ext: string }>;
+}
+
+/** The execution use cases the HTTP layer calls. Throws AppError from the catalogue. */
+export interface ExecutionService {
+  submit(req: SubmitRequest, caller: Caller): Promise<SubmitResponse>;
+  result(executionId: string, caller: Caller): Promise<ExecutionResult>;
+  cancel(executionId: string, reason: string, caller: Caller): Promise<CancelResponse>;
+  events(executionId: string, caller: Caller, opts: { eventTypes?: EventType[]; limit: number }): Promise<DomainEvent[]>;
+  /** Checks access (throws 404/403 before anything is streamed), then streams the execution's frames into the sink. */
+  openStream(executionId: string, caller: Caller, lastEventId: string | null, sink: SseSink): Promise<void>;
+  exampleScripts(): Record<string, string>;
+  limits(): K8sLimits;
+}
+
+/** Liveness and readiness. */
+export interface HealthService {
+  live(): { status: 'ok'; uptime_seconds: number; timestamp: string };
+  ready(): Promise<{ status: 'ok' | 'unavailable'; checks: Record<string, { ok: boolean; detail: string }> }>;
+}
