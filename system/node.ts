@@ -1,0 +1,180 @@
+import { query, start as startActorSystem, stop as stopActor, type Ref } from 'nact';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnAdmission } from '../actors/admission/admission.actor.js';
+import type { AdmissionMsg, QueueSnapshot } from '../actors/admission/messages.js';
+import { PartitionRouter } from '../actors/partitions/router.js';
+import { createSseBranch } from '../actors/sse-session/opener.js';
+import { CrashLedger, DEFAULT_POLICY, SupervisionPolicySchema } from '../actors/supervision/policy.js';
+import { createBwrapSandbox } from '../bridges/sandbox/bwrap.js';
+import { createHttpServer } from '../http/server.js';
+import { startAll, stopAll, type Component } from './components.js';
+import type { Config } from './config.js';
+import { createSqliteDocumentStore } from './embedded/document-store.js';
+import { createSqliteEventLog } from './embedded/event-log.js';
+import { createInProcessBus } from './embedded/fanout-bus.js';
+import { openDataDir } from './embedded/sqlite.js';
+import { EventPublisher } from './events/publisher.js';
+import { TOPICS } from './events/topics.js';
+import { createLogger, type Logger } from './log.js';
+import type { Consumer } from './ports/event-log.js';
+import type { Sandbox } from './ports/sandbox.js';
+import { createExecutionService } from './services/execution-service.js';
+import { createHealthService } from './services/health-service.js';
+import { EventStore } from './stores/event-store.js';
+import { ExecutionStore } from './stores/execution-store.js';
+import { IdempotencyStore } from './stores/idempotency-store.js';
+import { SagaStore } from './stores/saga-store.js';
+
+/** A running node: its HTTP port, what it is made of, and how to stop it. */
+export interface RunningNode {
+  port: number;
+  log: Logger;
+  sandbox: Sandbox;
+  router: PartitionRouter;
+  crashes: CrashLedger;
+  queue(): Promise<QueueSnapshot>;
+  stop(): Promise<void>;
+}
+
+/** Boots one node in embedded mode: durable SQLite log and store, in-process bus, local sandbox, actors, HTTP. */
+export async function startNode(config: Config, opts: { log?: Logger } = {}): Promise<RunningNode> {
+  const log = opts.log ?? createLogger(config.logLevel);
+  mkdirSync(config.dataDir, { recursive: true });
+  const db = openDataDir(config.dataDir);
+  const store = createSqliteDocumentStore(db);
+  const eventLog = createSqliteEventLog(db, { partitions: config.partitions });
+  const bus = createInProcessBus();
+  const executions = new ExecutionStore(store);
+  const events = new EventStore(store);
+  const publisher = new EventPublisher(events, eventLog, bus);
+  const policy = SupervisionPolicySchema.parse(DEFAULT_POLICY);
+  const crashes = new CrashLedger();
+
+  let sandbox: Sandbox | undefined;
+  let system: Ref<unknown> | undefined;
+  let admission: Ref<AdmissionMsg> | undefined;
+  let router: PartitionRouter | undefined;
+  let consumer: Consumer | undefined;
+  let http: ReturnType<typeof createHttpServer> | undefined;
+  let port = 0;
+
+  const queue = () => query(admission!, (replyTo: Ref<QueueSnapshot>) => ({ type: 'Snapshot' as const, replyTo }), 5_000) as Promise<QueueSnapshot>;
+
+  const components: Component[] = [
+    {
+      name: 'storage',
+      start: async () => undefined,
+      stop: async () => {
+        await eventLog.close();
+        await bus.close();
+        await store.close();
+      },
+    },
+    {
+      name: 'sandbox',
+      start: async () => {
+        sandbox = await createBwrapSandbox({ workDir: join(config.dataDir, 'sandbox') });
+      },
+      stop: async () => sandbox?.close(),
+    },
+    {
+      name: 'actors',
+      start: async () => {
+        system = startActorSystem() as Ref<unknown>;
+        admission = spawnAdmission(system, config.maxConcurrentExecutions);
+        const deps = { executions, publisher, policy, crashes };
+        router = new PartitionRouter(system, {
+          executions,
+          execution: deps,
+          saga: {
+            admission,
+            sandbox: sandbox!,
+            sagas: new SagaStore(store),
+            limitsFor: () => config.limits,
+            maxAttempts: config.maxAttempts,
+            policy,
+            crashes,
+          },
+          log,
+        });
+      },
+      stop: async () => {
+        await drain(queue, config.shutdownGraceMs);
+        router?.stopAll();
+        if (system) stopActor(system);
+      },
+    },
+    {
+      name: 'log-consumer',
+      start: async () => {
+        consumer = await eventLog.consume(
+          {
+            group: 'execution-owners',
+            topics: [TOPICS.executionCommands],
+            onAssigned: async (partitions) => {
+              const recovered = await router!.assigned(partitions);
+              if (recovered) log.info({ recovered }, 'recovered unfinished executions');
+            },
+            onRevoked: (partitions) => router!.revoked(partitions),
+          },
+          (record) => router!.route(record),
+        );
+      },
+      stop: async () => consumer?.stop(),
+    },
+    {
+      name: 'http',
+      start: async () => {
+        const sse = createSseBranch(system!, { bus, executions, events });
+        http = createHttpServer({
+          executions: createExecutionService({
+            executions,
+            events,
+            idempotency: new IdempotencyStore(store),
+            publisher,
+            runtimes: sandbox!.runtimes,
+            partitions: config.partitions,
+            limits: () => config.limits,
+            cpuMillicores: config.cpuMillicores,
+            streams: sse,
+          }),
+          health: createHealthService({ store, eventLog, bus, sandbox: sandbox! }),
+          log,
+          config: {
+            host: config.host,
+            port: config.port,
+            maxBodyBytes: config.maxBodyBytes,
+            corsOrigins: config.corsOrigins,
+            sseHeartbeatMs: config.sseHeartbeatMs,
+            sseMaxBufferedBytes: config.sseMaxBufferedBytes,
+          },
+        });
+        port = (await http.listen()).port;
+      },
+      stop: async () => http?.close(),
+    },
+  ];
+
+  const started = await startAll(components);
+  log.info({ port, dataDir: config.dataDir, runtimes: sandbox!.runtimes.list() }, 'node started');
+  return {
+    port,
+    log,
+    sandbox: sandbox!,
+    router: router!,
+    crashes,
+    queue,
+    stop: () => stopAll(started, config.shutdownGraceMs + 5_000, (name, err) => log.error({ component: name, err }, 'stop failed')),
+  };
+}
+
+/** Waits until no execution holds a slot, or the grace period ends. */
+async function drain(queue: () => Promise<QueueSnapshot>, graceMs: number): Promise<void> {
+  const until = Date.now() + graceMs;
+  while (Date.now() < until) {
+    const snap = await queue().catch(() => null);
+    if (!snap || snap.active_count === 0) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,0 +1,72 @@
+import { pino } from 'pino';
+import { loadConfig } from '../../system/config.js';
+import { startNode, type RunningNode } from '../../system/node.js';
+import { readSse, type SseMessage } from './sse-client.js';
+import { createTempDir, type TempDir } from './temp-dir.js';
+
+/** A node running in this test process on a free port with its own DATA_DIR. */
+export interface TestNode {
+  node: RunningNode;
+  dir: TempDir;
+  base: string;
+  /** JSON request to /api/v1; returns status, headers and parsed body. */
+  api(path: string, init?: RequestInit & { json?: unknown }): Promise<{ status: number; body: any; headers: Headers }>;
+  /** Submits a script and returns its execution id (asserting 200). */
+  submit(script: string, lang?: string, version?: string, headers?: Record<string, string>): Promise<string>;
+  /** Reads an execution's SSE stream until the server closes it. */
+  stream(id: string, headers?: Record<string, string>, timeoutMs?: number): Promise<SseMessage[]>;
+  /** Submits and waits for the final result. */
+  run(script: string, lang?: string, version?: string): Promise<any>;
+  stop(): Promise<void>;
+}
+
+/** Starts a node with the given environment overrides (port 0, quiet logs, temp DATA_DIR). */
+export async function startTestNode(env: Record<string, string> = {}): Promise<TestNode> {
+  const dir = await createTempDir('integr8s-node-');
+  const config = loadConfig({ PORT: '0', DATA_DIR: dir.path, LOG_LEVEL: 'silent', ...env });
+  const node = await startNode(config, { log: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }) });
+  const base = `http://127.0.0.1:${node.port}/api/v1`;
+  const versions = new Map(node.sandbox.runtimes.list().map((r) => [r.lang, r.versions[0]!]));
+
+  const api: TestNode['api'] = async (path, init = {}) => {
+    const { json, ...rest } = init;
+    const res = await fetch(base + path, {
+      ...rest,
+      headers: { ...(json !== undefined ? { 'content-type': 'application/json' } : {}), ...(rest.headers as Record<string, string>) },
+      ...(json !== undefined ? { body: JSON.stringify(json) } : {}),
+    });
+    const text = await res.text();
+    let body: unknown = text;
+    try {
+      body = text ? JSON.parse(text) : null;
+    } catch {
+      /* not JSON: keep the text */
+    }
+    return { status: res.status, body, headers: res.headers };
+  };
+  const submit: TestNode['submit'] = async (script, lang = 'python', version, headers = {}) => {
+    const res = await api('/execute', { method: 'POST', json: { script, lang, lang_version: version ?? versions.get(lang as never) }, headers });
+    if (res.status !== 200) throw new Error(`submit failed: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body.execution_id as string;
+  };
+  const stream: TestNode['stream'] = async (id, headers = {}, timeoutMs = 30_000) =>
+    (await readSse(`${base}/events/executions/${id}`, { headers, timeoutMs })).messages;
+  const run: TestNode['run'] = async (script, lang, version) => {
+    const id = await submit(script, lang, version);
+    await stream(id);
+    return (await api(`/executions/${id}/result`)).body;
+  };
+  return {
+    node,
+    dir,
+    base,
+    api,
+    submit,
+    stream,
+    run,
+    stop: async () => {
+      await node.stop();
+      await dir.cleanup();
+    },
+  };
+}
