@@ -1,0 +1,135 @@
+/**
+ * The embedded EventLog: a durable append-only SQLite table partitioned like Kafka (same murmur2 partitioner),
+ * with consumer groups whose committed offsets live in the same file. In one process a group has one member,
+ * which owns every partition. Appends wake waiting consumers in this process at once; records appended by
+ * another process on the same file are picked up within `pollMs`.
+ */
+import { partitionOf } from '../domain/partition.js';
+import type { Consumer, ConsumerOptions, EventLog, RecordHandler } from '../ports/event-log.js';
+import { DEFAULT_RETRY, startMember, type MemberContext, type RetryPolicy } from './log-consumer.js';
+import { LogTables } from './log-tables.js';
+import { releaseDatabase, retainDatabase, type SqliteDb } from './sqlite.js';
+import { partitionKey, Wakeup } from './wakeup.js';
+
+/** Settings of the embedded event log; only `partitions` is required. */
+export interface SqliteEventLogOptions {
+  /** Partitions per topic, fixed when the file is created. */
+  partitions: number;
+  retry?: RetryPolicy;
+  /** Longest a waiting consumer goes without looking for records appended by another process. */
+  pollMs?: number;
+  /** Records read per query while a consumer catches up. */
+  batchSize?: number;
+  /** Receives storage faults a consumer recovered from; defaults to a line on stderr. */
+  onError?: (error: unknown) => void;
+}
+
+const DEFAULT_POLL_MS = 1_000;
+const DEFAULT_BATCH_SIZE = 256;
+
+/** One Wakeup per connection, so every log built on the same connection wakes the others' consumers. */
+const wakeups = new WeakMap<SqliteDb, Wakeup>();
+
+/** The EventLog over a SQLite connection; closing it stops its consumers and releases the connection. */
+export function createSqliteEventLog(db: SqliteDb, options: SqliteEventLogOptions): EventLog {
+  const { partitions } = options;
+  if (!Number.isSafeInteger(partitions) || partitions < 1) throw new Error('partitions must be a positive integer');
+  checkRetry(options.retry ?? DEFAULT_RETRY);
+  const tables = new LogTables(db, partitions);
+  retainDatabase(db);
+  const wakeup = wakeups.get(db) ?? new Wakeup();
+  wakeups.set(db, wakeup);
+  const groups = new Set<string>();
+  const members = new Set<Consumer>();
+  let closed = false;
+
+  const context: MemberContext = {
+    tables,
+    wakeup,
+    partitions,
+    retry: options.retry ?? DEFAULT_RETRY,
+    pollMs: options.pollMs ?? DEFAULT_POLL_MS,
+    batchSize: options.batchSize ?? DEFAULT_BATCH_SIZE,
+    appended: (topic, partition) => wakeup.signal(partitionKey(topic, partition)),
+    onError: options.onError ?? ((error) => console.error('event log consumer fault:', error)),
+  };
+
+  const ensureOpen = (): void => {
+    if (closed) throw new Error('event log is closed');
+  };
+
+  return {
+    partitions,
+    async append(topic, key, value, headers = {}) {
+      ensureOpen();
+      checkTopic(topic);
+      checkRecord(key, value, headers);
+      const partition = partitionOf(key, partitions);
+      // An autocommit insert: once it returns, the record is in the WAL and survives a killed process.
+      tables.append({ topic, partition, key, value, headers });
+      context.appended(topic, partition);
+    },
+    async consume(consumerOptions: ConsumerOptions, handler: RecordHandler) {
+      ensureOpen();
+      const { group, topics } = consumerOptions;
+      if (topics.length === 0) throw new Error('consume needs at least one topic');
+      topics.forEach(checkTopic);
+      if (groups.has(group)) throw new Error(`group '${group}' already has a member in this process`);
+      groups.add(group);
+      let member: Consumer;
+      try {
+        member = await startMember(context, consumerOptions, handler);
+      } catch (error) {
+        groups.delete(group);
+        throw error;
+      }
+      let stopping: Promise<void> | undefined;
+      const tracked: Consumer = {
+        stop() {
+          stopping ??= member.stop().finally(() => {
+            members.delete(tracked);
+            groups.delete(group);
+          });
+          return stopping;
+        },
+      };
+      members.add(tracked);
+      return tracked;
+    },
+    async ping() {
+      ensureOpen();
+      db.prepare('SELECT 1').get();
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      try {
+        await Promise.allSettled([...members].map((member) => member.stop()));
+      } finally {
+        releaseDatabase(db);
+      }
+    },
+  };
+}
+
+function checkTopic(topic: string): void {
+  if (!/^[A-Za-z0-9._-]{1,249}$/.test(topic)) throw new Error(`invalid topic name '${topic}'`);
+}
+
+/** Only strings go in, so a stored record can always be read back (a bad row would stall its partition). */
+function checkRecord(key: unknown, value: unknown, headers: Record<string, unknown>): void {
+  if (typeof key !== 'string' || typeof value !== 'string') throw new TypeError('key and value must be strings');
+  for (const [name, header] of Object.entries(headers)) {
+    if (typeof header !== 'string') throw new TypeError(`header '${name}' must be a string`);
+  }
+}
+
+function checkRetry(retry: RetryPolicy): void {
+  const ok =
+    Number.isSafeInteger(retry.attempts) &&
+    retry.attempts >= 1 &&
+    retry.initialMs >= 0 &&
+    retry.factor >= 1 &&
+    retry.maxMs >= retry.initialMs;
+  if (!ok) throw new Error(`invalid retry policy ${JSON.stringify(retry)}`);
+}

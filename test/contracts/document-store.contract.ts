@@ -1,0 +1,190 @@
+/**
+ * The DocumentStore contract: every adapter (embedded SQLite, MongoDB) must pass it unchanged.
+ * Collections get fresh random names, so a shared server needs no wiping between tests.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DuplicateKeyError, type Collection, type Doc, type DocumentStore } from '../../system/ports/document-store.js';
+
+/** A store to test and how to dispose of it. */
+export interface DocumentStoreFixture {
+  store: DocumentStore;
+  cleanup(): Promise<void>;
+}
+
+interface Item extends Doc {
+  name?: string | null;
+  n?: number | null;
+  ok?: boolean;
+  tags?: string[];
+  meta?: { owner?: string; level?: number; deep?: { x: number } };
+  [extra: string]: unknown;
+}
+
+const ITEMS: Item[] = [
+  { id: 'a', name: 'alpha', n: 1, ok: true, meta: { owner: 'ann', level: 3 } },
+  { id: 'b', name: 'beta', n: 2, ok: false, meta: { owner: 'bob', level: 1 } },
+  { id: 'c', name: 'gamma', n: 3, ok: true, meta: { owner: 'ann', level: 2 } },
+  { id: 'd', name: null, n: 10, ok: true },
+  { id: 'e', n: 2.5, ok: false },
+  { id: 'f', name: '1', n: null },
+];
+
+/** Registers the DocumentStore contract tests for one adapter. */
+export function documentStoreContract(name: string, make: () => Promise<DocumentStoreFixture>): void {
+  describe(`DocumentStore contract: ${name}`, () => {
+    let fixture: DocumentStoreFixture;
+    let items: Collection<Item>;
+    let itemsName: string;
+    const ids = (docs: Doc[]): string[] => docs.map((doc) => doc.id);
+    const freshName = (): string => `c_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
+
+    beforeEach(async () => {
+      fixture = await make();
+      itemsName = freshName();
+      items = fixture.store.collection<Item>(itemsName, { indexes: ['name', 'n', 'meta.owner'] });
+      for (const item of ITEMS) await items.insert(item);
+    });
+    afterEach(async () => {
+      await fixture.cleanup();
+    });
+
+    it('answers ping', async () => {
+      await expect(fixture.store.ping()).resolves.toBeUndefined();
+    });
+
+    it('round-trips values exactly', async () => {
+      const doc = {
+        id: 'exact',
+        int: 42,
+        negative: -7,
+        float: 0.1 + 0.2,
+        big: Number.MAX_SAFE_INTEGER,
+        tiny: 5e-324,
+        yes: true,
+        no: false,
+        nothing: null,
+        text: 'héllo wörld — 你好 🚀 e\u0301 "quoted" \\ back\nline\ttab',
+        empty: '',
+        list: [1, 'two', false, null, { three: [3] }],
+        nested: { a: { b: { c: 'deep' } }, emptyObject: {}, emptyList: [] },
+      };
+      const col = fixture.store.collection<typeof doc>(freshName());
+      await col.insert(doc);
+      expect(await col.get('exact')).toStrictEqual(doc);
+      expect(await col.find({ text: doc.text })).toStrictEqual([doc]);
+    });
+
+    it('returns null for a missing id and keeps collections apart', async () => {
+      expect(await items.get('zzz')).toBeNull();
+      const other = fixture.store.collection<Item>(freshName());
+      expect(await other.get('a')).toBeNull();
+      expect(await other.count()).toBe(0);
+    });
+
+    it('rejects a duplicate insert with DuplicateKeyError and keeps the original', async () => {
+      const error = await items.insert({ id: 'a', name: 'impostor' }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(DuplicateKeyError);
+      expect((error as DuplicateKeyError).id).toBe('a');
+      expect((await items.get('a'))?.name).toBe('alpha');
+    });
+
+    it('put inserts when absent and replaces the whole document', async () => {
+      await items.put({ id: 'new', name: 'fresh' });
+      expect(await items.get('new')).toStrictEqual({ id: 'new', name: 'fresh' });
+      await items.put({ id: 'a', n: 99 });
+      expect(await items.get('a')).toStrictEqual({ id: 'a', n: 99 });
+    });
+
+    it('update sets top-level fields, replacing nested values whole', async () => {
+      const updated = await items.update('a', { n: 5, meta: { owner: 'zed' } });
+      const expected = { id: 'a', name: 'alpha', n: 5, ok: true, meta: { owner: 'zed' } };
+      expect(updated).toStrictEqual(expected);
+      expect(await items.get('a')).toStrictEqual(expected);
+      expect(await items.update('missing', { n: 1 })).toBeNull();
+      expect(await items.get('missing')).toBeNull();
+    });
+
+    it('applies concurrent updates to different fields without losing any', async () => {
+      const fields = Array.from({ length: 40 }, (_, i) => `f${i}`);
+      await Promise.all(fields.map((field, i) => items.update('b', { [field]: i })));
+      const doc = await items.get('b');
+      fields.forEach((field, i) => expect(doc?.[field]).toBe(i));
+      expect(doc?.name).toBe('beta');
+    });
+
+    it('delete reports whether a document was removed', async () => {
+      expect(await items.delete('a')).toBe(true);
+      expect(await items.delete('a')).toBe(false);
+      expect(await items.get('a')).toBeNull();
+    });
+
+    it('matches equality by value and JSON type, on top-level and dotted fields', async () => {
+      expect(ids(await items.find({ name: 'beta' }))).toEqual(['b']);
+      expect(ids(await items.find({ n: 2 }))).toEqual(['b']);
+      expect(ids(await items.find({ n: 2.5 }))).toEqual(['e']);
+      expect(ids(await items.find({ ok: true }))).toEqual(['a', 'c', 'd']);
+      expect(ids(await items.find({ name: '1' }))).toEqual(['f']);
+      expect(ids(await items.find({ n: 1 }))).toEqual(['a']);
+      expect(ids(await items.find({ 'meta.owner': 'ann' }))).toEqual(['a', 'c']);
+      expect(ids(await items.find({ id: 'c' }))).toEqual(['c']);
+      expect(ids(await items.find({ 'meta.owner': 'ann', 'meta.level': 2 }))).toEqual(['c']);
+    });
+
+    it('treats equality with null as "missing or null"', async () => {
+      expect(ids(await items.find({ name: null }))).toEqual(['d', 'e']);
+      expect(ids(await items.find({ n: null }))).toEqual(['f']);
+      expect(ids(await items.find({ 'meta.owner': null }))).toEqual(['d', 'e', 'f']);
+    });
+
+    it('supports $in, $nin and $ne with MongoDB semantics for missing fields', async () => {
+      expect(ids(await items.find({ name: { $in: ['alpha', 'gamma', 'nope'] } }))).toEqual(['a', 'c']);
+      expect(ids(await items.find({ name: { $in: [null, 'beta'] } }))).toEqual(['b', 'd', 'e']);
+      expect(ids(await items.find({ name: { $in: [] } }))).toEqual([]);
+      expect(ids(await items.find({ name: { $nin: ['alpha', 'beta'] } }))).toEqual(['c', 'd', 'e', 'f']);
+      expect(ids(await items.find({ 'meta.owner': { $ne: 'ann' } }))).toEqual(['b', 'd', 'e', 'f']);
+      expect(ids(await items.find({ name: { $ne: null } }))).toEqual(['a', 'b', 'c', 'f']);
+      expect(ids(await items.find({ ok: { $ne: true } }))).toEqual(['b', 'e', 'f']);
+    });
+
+    it('compares ranges only within the same type', async () => {
+      expect(ids(await items.find({ n: { $gt: 2 } }))).toEqual(['c', 'd', 'e']);
+      expect(ids(await items.find({ n: { $gte: 2, $lt: 10 } }))).toEqual(['b', 'c', 'e']);
+      expect(ids(await items.find({ n: { $lte: 1 } }))).toEqual(['a']);
+      expect(ids(await items.find({ name: { $gte: 'b', $lt: 'h' } }))).toEqual(['b', 'c']);
+      expect(ids(await items.find({ name: { $gt: '' } }))).toEqual(['a', 'b', 'c', 'f']);
+      expect(ids(await items.find({ n: { $gt: 1 }, ok: true }))).toEqual(['c', 'd']);
+    });
+
+    it('sorts, skips and limits', async () => {
+      expect(ids(await items.find({}, { sort: { n: 1 } }))).toEqual(['f', 'a', 'b', 'e', 'c', 'd']);
+      expect(ids(await items.find({}, { sort: { n: -1 } }))).toEqual(['d', 'c', 'e', 'b', 'a', 'f']);
+      expect(ids(await items.find({ ok: true }, { sort: { 'meta.level': -1 } }))).toEqual(['a', 'c', 'd']);
+      expect(ids(await items.find({}, { sort: { ok: 1, n: -1 } }))).toEqual(['f', 'e', 'b', 'd', 'c', 'a']);
+      expect(ids(await items.find({}, { sort: { n: 1 }, limit: 2 }))).toEqual(['f', 'a']);
+      expect(ids(await items.find({}, { sort: { n: 1 }, skip: 4 }))).toEqual(['c', 'd']);
+      expect(ids(await items.find({}, { sort: { n: 1 }, skip: 1, limit: 3 }))).toEqual(['a', 'b', 'e']);
+      expect(ids(await items.find({}, { sort: { id: -1 }, limit: 1 }))).toEqual(['f']);
+    });
+
+    it('counts with and without a filter', async () => {
+      expect(await items.count()).toBe(6);
+      expect(await items.count({ ok: true })).toBe(3);
+      expect(await items.count({ n: { $gte: 2 } })).toBe(4);
+      expect(await items.count({ name: 'nobody' })).toBe(0);
+    });
+
+    it('hands out the same data for the same name, whatever the index options', async () => {
+      const again = fixture.store.collection<Item>(itemsName, { indexes: ['ok'] });
+      expect(await again.count({ ok: true })).toBe(3);
+    });
+
+    it('rejects field names outside the allowed pattern and unknown operators', async () => {
+      for (const field of ['$where', 'a;b', "x') OR 1=1 --", 'a b', '', '1abc']) {
+        await expect(items.find({ [field]: 1 })).rejects.toThrow();
+      }
+      await expect(items.find({ n: { $regex: 'x' } as never })).rejects.toThrow();
+      await expect(items.find({}, { sort: { 'bad field': 1 } })).rejects.toThrow();
+    });
+  });
+}
