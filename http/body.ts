@@ -1,0 +1,117 @@
+import type { HttpResponse } from 'uWebSockets.js';
+import { errors } from '../system/domain/errors.js';
+import { MalformedJsonError } from './errors.js';
+
+/** Raised to pending body readers when the client disconnects mid-request. */
+export class ClientGoneError extends Error {
+  constructor() {
+    super('client disconnected');
+    this.name = 'ClientGoneError';
+  }
+}
+
+type Waiter = { resolve(body: Buffer): void; reject(err: unknown): void };
+
+/**
+ * The request body as uWS streams it in. Attached during the request callback (uWS drops a body nobody
+ * listens for); bytes are counted as they arrive so a size limit trips before the whole body is read.
+ */
+export class BodyReader {
+  private chunks: Buffer[] = [];
+  private receivedBytes = 0;
+  private state: 'receiving' | 'complete' | 'exceeded' | 'abandoned' = 'receiving';
+  private maxBytes = Number.POSITIVE_INFINITY;
+  private onExceeded: (() => void) | null = null;
+  private waiters: Waiter[] = [];
+
+  /** `expectsBody`: the request announced one (Content-Length > 0 or Transfer-Encoding). */
+  constructor(
+    res: HttpResponse,
+    private readonly expectsBody: boolean,
+  ) {
+    res.onData((chunk, isLast) => this.receive(chunk, isLast));
+  }
+
+  /** True while the client is still sending bytes nobody will read (body pending or over the cap). */
+  get unfinished(): boolean {
+    return this.state === 'exceeded' || (this.state === 'receiving' && this.expectsBody);
+  }
+
+  /** True once the last byte of the body has arrived (or the request had none). */
+  get complete(): boolean {
+    return this.state === 'complete';
+  }
+
+  /** Bytes received so far. */
+  get received(): number {
+    return this.receivedBytes;
+  }
+
+  /** Caps the body; `onExceeded` runs once, as soon as the count passes the cap. */
+  limit(maxBytes: number, onExceeded: () => void): void {
+    this.maxBytes = maxBytes;
+    this.onExceeded = onExceeded;
+    if (this.receivedBytes > maxBytes) this.exceed();
+  }
+
+  /** The whole body once it has arrived. Rejects with TooLarge past the cap, ClientGoneError on disconnect. */
+  read(): Promise<Buffer> {
+    if (this.state === 'complete') return Promise.resolve(this.joined());
+    if (this.state === 'exceeded') return Promise.reject(errors.tooLarge(this.maxBytes));
+    if (this.state === 'abandoned') return Promise.reject(new ClientGoneError());
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  /** The body parsed as JSON; undefined when empty, MalformedJsonError when not JSON. */
+  async json(): Promise<unknown> {
+    const raw = await this.read();
+    if (raw.length === 0) return undefined;
+    try {
+      return JSON.parse(raw.toString('utf8')) as unknown;
+    } catch {
+      throw new MalformedJsonError();
+    }
+  }
+
+  /** Called when the client goes away: pending readers are released. */
+  abandon(): void {
+    if (this.state !== 'receiving') return;
+    this.state = 'abandoned';
+    this.chunks = [];
+    this.settle((w) => w.reject(new ClientGoneError()));
+  }
+
+  private receive(chunk: ArrayBuffer, isLast: boolean): void {
+    if (this.state !== 'receiving') return;
+    this.receivedBytes += chunk.byteLength;
+    if (this.receivedBytes > this.maxBytes) {
+      this.exceed();
+      return;
+    }
+    // uWS neuters the ArrayBuffer after this callback returns: copy it.
+    if (chunk.byteLength > 0) this.chunks.push(Buffer.from(new Uint8Array(chunk)));
+    if (!isLast) return;
+    this.state = 'complete';
+    const body = this.joined();
+    this.settle((w) => w.resolve(body));
+  }
+
+  private exceed(): void {
+    this.state = 'exceeded';
+    this.chunks = [];
+    const limit = this.maxBytes;
+    this.settle((w) => w.reject(errors.tooLarge(limit)));
+    this.onExceeded?.();
+  }
+
+  private joined(): Buffer {
+    if (this.chunks.length !== 1) this.chunks = [Buffer.concat(this.chunks)];
+    return this.chunks[0] ?? Buffer.alloc(0);
+  }
+
+  private settle(fn: (w: Waiter) => void): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) fn(w);
+  }
+}

@@ -1,0 +1,136 @@
+import type { HttpContext } from './context.js';
+
+/** Handles a matched request; reads `ctx.params`, writes one response or throws a catalogue error. */
+export type Handler = (ctx: HttpContext) => void | Promise<void>;
+
+/** What the router found for a method and path. */
+export type RouteMatch =
+  | { kind: 'found'; pattern: string; handler: Handler; params: Record<string, string> }
+  | { kind: 'method_not_allowed'; allowed: string[] }
+  | { kind: 'not_found' };
+
+type Segment = { kind: 'static'; value: string } | { kind: 'param'; name: string };
+
+interface Route {
+  method: string;
+  pattern: string;
+  segments: Segment[];
+  handler: Handler;
+}
+
+/**
+ * Method + path table with `{param}` segments. A static segment beats a parameter at the same position,
+ * so `/executions/queue` wins over `/executions/{id}` whatever the registration order. A trailing slash
+ * is ignored on both sides.
+ */
+export class Router {
+  private routes: Route[] = [];
+
+  /** Adds a route; registering the same method and shape twice is a programming error. */
+  add(method: string, pattern: string, handler: Handler): this {
+    const segments = parsePattern(pattern);
+    const shape = shapeOf(segments);
+    const upper = method.toUpperCase();
+    if (this.routes.some((r) => r.method === upper && shapeOf(r.segments) === shape)) {
+      throw new Error(`route ${upper} ${pattern} registered twice`);
+    }
+    this.routes.push({ method: upper, pattern, segments, handler });
+    this.routes.sort((a, b) => compareSpecificity(a.segments, b.segments));
+    return this;
+  }
+
+  /** Shorthand for `add('GET', ...)`. */
+  get(pattern: string, handler: Handler): this {
+    return this.add('GET', pattern, handler);
+  }
+
+  /** Shorthand for `add('POST', ...)`. */
+  post(pattern: string, handler: Handler): this {
+    return this.add('POST', pattern, handler);
+  }
+
+  /** Shorthand for `add('PUT', ...)`. */
+  put(pattern: string, handler: Handler): this {
+    return this.add('PUT', pattern, handler);
+  }
+
+  /** Shorthand for `add('PATCH', ...)`. */
+  patch(pattern: string, handler: Handler): this {
+    return this.add('PATCH', pattern, handler);
+  }
+
+  /** Shorthand for `add('DELETE', ...)`. */
+  delete(pattern: string, handler: Handler): this {
+    return this.add('DELETE', pattern, handler);
+  }
+
+  /** Finds the route for a request; tells 404 (no such path) from 405 (path exists, other methods). */
+  match(method: string, path: string): RouteMatch {
+    const parts = splitPath(path);
+    if (!parts) return { kind: 'not_found' };
+    const upper = method.toUpperCase();
+    const allowed = new Set<string>();
+    for (const route of this.routes) {
+      const params = matchSegments(route.segments, parts);
+      if (!params) continue;
+      if (route.method === upper) return { kind: 'found', pattern: route.pattern, handler: route.handler, params };
+      allowed.add(route.method);
+    }
+    return allowed.size ? { kind: 'method_not_allowed', allowed: [...allowed].sort() } : { kind: 'not_found' };
+  }
+}
+
+function parsePattern(pattern: string): Segment[] {
+  if (!pattern.startsWith('/')) throw new Error(`route pattern must start with '/': ${pattern}`);
+  return pattern
+    .split('/')
+    .filter((s) => s !== '')
+    .map((s) => {
+      const param = /^\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(s);
+      if (param?.[1]) return { kind: 'param', name: param[1] };
+      if (s.includes('{') || s.includes('}')) throw new Error(`bad route segment '${s}' in ${pattern}`);
+      return { kind: 'static', value: s };
+    });
+}
+
+function shapeOf(segments: Segment[]): string {
+  return segments.map((s) => (s.kind === 'static' ? s.value : '{}')).join('/');
+}
+
+/** Static before parameter at the first position where two routes differ. */
+function compareSpecificity(a: Segment[], b: Segment[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    const ka = a[i]?.kind;
+    const kb = b[i]?.kind;
+    if (ka !== kb) return ka === 'static' ? -1 : 1;
+  }
+  return 0;
+}
+
+/** Decoded path segments, or null when the path has invalid percent-encoding. */
+function splitPath(path: string): string[] | null {
+  try {
+    return path
+      .split('/')
+      .filter((s) => s !== '')
+      .map((s) => decodeURIComponent(s));
+  } catch {
+    return null;
+  }
+}
+
+function matchSegments(segments: Segment[], parts: string[]): Record<string, string> | null {
+  if (segments.length !== parts.length) return null;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < segments.length; i++) {
+    const seg = segments[i];
+    const part = parts[i];
+    if (seg === undefined || part === undefined) return null;
+    if (seg.kind === 'static') {
+      if (seg.value !== part) return null;
+    } else {
+      params[seg.name] = part;
+    }
+  }
+  return params;
+}

@@ -1,0 +1,26 @@
+import { AppError } from '../../system/domain/errors.js';
+import type { HealthService } from '../../system/services/types.js';
+import type { Router } from '../router.js';
+
+/** What the health API group needs. */
+export interface HealthRoutesDeps {
+  health: HealthService;
+}
+
+/** Registers liveness and readiness probes; readiness answers 503 with the failing checks. */
+export function register(router: Router, deps: HealthRoutesDeps): void {
+  const { health } = deps;
+
+  router.get('/api/v1/health/live', (ctx) => {
+    ctx.json(200, health.live());
+  });
+
+  router.get('/api/v1/health/ready', async (ctx) => {
+    const report = await health.ready();
+    if (report.status !== 'ok') {
+      const failing = Object.keys(report.checks).filter((name) => !report.checks[name]?.ok);
+      throw new AppError('ServiceUnavailable', `Not ready: ${failing.join(', ') || 'unknown'}`, { body: { ...report } });
+    }
+    ctx.json(200, report);
+  });
+}
