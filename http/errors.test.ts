@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { AppError, ERROR_KINDS, errors, type ErrorKind } from '../system/domain/errors.js';
-import { MalformedJsonError, MethodNotAllowedError, toErrorResponse } from './errors.js';
+import { MalformedJsonError, MethodNotAllowedError, toErrorResponse, parseInput } from './errors.js';
 
 /** Status per error kind as the API contract (API.md, "Errors are JSON ...") states it. */
 const API_STATUS: Record<ErrorKind, number> = {
@@ -44,11 +44,21 @@ describe('toErrorResponse', () => {
     expect(r.body).toEqual({ detail: 'gone', type: 'NotFound' });
   });
 
-  it('turns a ZodError into 422 naming each field path', () => {
-    const schema = z.object({ script: z.string().max(3), nested: z.object({ n: z.number() }) });
-    const parsed = schema.safeParse({ script: 'abcd', nested: { n: 'x' } });
+  it('a stray ZodError (e.g. corrupt stored data) is our fault, not the client\'s', () => {
+    const parsed = z.object({ n: z.number() }).safeParse({ n: 'x' });
     expect(parsed.success).toBe(false);
-    const r = toErrorResponse(parsed.error);
+    expect(toErrorResponse(parsed.error).status).toBe(500);
+  });
+
+  it('request input that fails its schema is a 422 naming each field path', () => {
+    const schema = z.object({ script: z.string().max(3), nested: z.object({ n: z.number() }) });
+    let thrown: unknown;
+    try {
+      parseInput(schema, { script: 'abcd', nested: { n: 'x' } });
+    } catch (err) {
+      thrown = err;
+    }
+    const r = toErrorResponse(thrown);
     expect(r.status).toBe(422);
     expect(r.body['type']).toBe('ValidationError');
     const fields = (r.body['errors'] as Array<{ field: string }>).map((f) => f.field);

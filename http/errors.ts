@@ -36,10 +36,16 @@ export function fieldErrors(err: z.ZodError): FieldError[] {
   }));
 }
 
+/** Validates request input: a mismatch is the client's 422 naming each field. A ZodError from anywhere else is our fault (500). */
+export function parseInput<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw errors.validation(fieldErrors(parsed.error));
+  return parsed.data;
+}
+
 /** The one mapping from anything thrown to an HTTP error response. */
 export function toErrorResponse(err: unknown): ErrorResponse {
   if (err instanceof AppError) return fromAppError(err);
-  if (err instanceof z.ZodError) return fromAppError(errors.validation(fieldErrors(err)));
   if (err instanceof MalformedJsonError) return fromAppError(errors.badRequest(err.message));
   if (err instanceof MethodNotAllowedError) {
     return {

@@ -2,6 +2,7 @@ import type { ExecutionService } from '../../system/services/types.js';
 import type { Router } from '../router.js';
 import { EventsQuery, eventsQueryInput } from '../schemas/events.js';
 import { CancelBody, ExecuteBody, ExecuteHeaders, toSubmitRequest } from '../schemas/executions.js';
+import { parseInput } from '../errors.js';
 import { pathParam } from './params.js';
 
 /** What the executions API group needs. */
@@ -14,8 +15,8 @@ export function register(router: Router, deps: ExecutionRoutesDeps): void {
   const { executions } = deps;
 
   router.post('/api/v1/execute', async (ctx) => {
-    const body = ExecuteBody.parse(await ctx.body.json());
-    const headers = ExecuteHeaders.parse({ 'Idempotency-Key': ctx.header('idempotency-key') });
+    const body = parseInput(ExecuteBody, await ctx.body.json());
+    const headers = parseInput(ExecuteHeaders, { 'Idempotency-Key': ctx.header('idempotency-key') });
     ctx.json(200, await executions.submit(toSubmitRequest(body, headers), ctx.caller));
   });
 
@@ -24,12 +25,12 @@ export function register(router: Router, deps: ExecutionRoutesDeps): void {
   });
 
   router.post('/api/v1/executions/{id}/cancel', async (ctx) => {
-    const body = CancelBody.parse(await ctx.body.json());
+    const body = parseInput(CancelBody, await ctx.body.json());
     ctx.json(200, await executions.cancel(pathParam(ctx, 'id'), body.reason, ctx.caller));
   });
 
   router.get('/api/v1/executions/{id}/events', async (ctx) => {
-    const query = EventsQuery.parse(eventsQueryInput(ctx.query));
+    const query = parseInput(EventsQuery, eventsQueryInput(ctx.query));
     const opts = { limit: query.limit, ...(query.event_types ? { eventTypes: query.event_types } : {}) };
     ctx.json(200, await executions.events(pathParam(ctx, 'id'), ctx.caller, opts));
   });
