@@ -62,7 +62,10 @@ export function spawnExecution(parent: Ref<unknown>, executionId: string, deps: 
     executionActorName(executionId),
     {
       initialState: { status: 'unloaded' } as State,
-      onCrash: restartWithBackoff(deps.policy, deps.crashes) as never,
+      onCrash: restartWithBackoff(deps.policy, deps.crashes, (msg, err) => {
+        const m = msg as ExecutionMsg | undefined;
+        if (m?.type === 'Apply') dispatch(m.replyTo, { ok: false, reason: String(err), record: null, retryable: true });
+      }) as never,
     },
   );
 }

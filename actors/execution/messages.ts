@@ -13,7 +13,10 @@ export type ExecutionChange =
   | { kind: 'cancelled'; reason: string }
   | { kind: 'system_error'; message: string };
 
-export type ApplyReply = { ok: true; record: ExecutionRecord } | { ok: false; reason: string; record: ExecutionRecord | null };
+/** The execution's answer; `retryable` means it crashed handling the change and has restarted, so asking again may work. */
+export type ApplyReply =
+  | { ok: true; record: ExecutionRecord }
+  | { ok: false; reason: string; record: ExecutionRecord | null; retryable?: boolean };
 
 /** Messages the execution actor handles. */
 export type ExecutionMsg =

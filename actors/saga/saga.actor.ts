@@ -51,8 +51,13 @@ export function spawnSaga(
   const journal = new SagaJournal(deps.sagas, executionId);
   let slotHeld = false;
 
-  const apply = (change: ExecutionChange) =>
-    query(execution, (replyTo: Ref<ApplyReply>) => ({ type: 'Apply' as const, change, replyTo }), APPLY_TIMEOUT_MS) as Promise<ApplyReply>;
+  const apply = async (change: ExecutionChange): Promise<ApplyReply> => {
+    for (let attempt = 1; ; attempt++) {
+      const reply = (await query(execution, (replyTo: Ref<ApplyReply>) => ({ type: 'Apply' as const, change, replyTo }), APPLY_TIMEOUT_MS)) as ApplyReply;
+      if (reply.ok || !reply.retryable) return reply;
+      if (attempt > deps.policy.maxRestarts) throw new Error(`execution could not apply ${change.kind}: ${reply.reason}`);
+    }
+  };
   const release = () => {
     if (!slotHeld) return;
     slotHeld = false;

@@ -61,13 +61,18 @@ export function backoffMs(policy: SupervisionPolicy, n: number): number {
 type OnCrash = (msg: unknown, err: Error | undefined, ctx: SupervisionContext<unknown, Ref<unknown>>) => Promise<symbol>;
 
 /** An nact onCrash function: reset (state rebuilt by the actor's initial state) after a backoff, escalate past the budget. */
-export function restartWithBackoff(policy: SupervisionPolicy, ledger: CrashLedger, onEscalate?: (path: string, err: unknown) => void): OnCrash {
-  return async (_msg, err, ctx) => {
+export function restartWithBackoff(
+  policy: SupervisionPolicy,
+  ledger: CrashLedger,
+  /** Told about the message that crashed, e.g. to answer a waiting asker instead of leaving it to time out. */
+  onFailedMessage?: (msg: unknown, err: unknown) => void,
+): OnCrash {
+  return async (msg, err, ctx) => {
+    onFailedMessage?.(msg, err);
     const path = ctx.path.toString();
     const n = ledger.note(path, err, policy.windowMs);
     if (n > policy.maxRestarts) {
       ledger.remember({ path, error: String(err?.message ?? err), at: new Date().toISOString(), decision: 'escalate' });
-      onEscalate?.(path, err);
       return ctx.escalate as symbol;
     }
     ledger.remember({ path, error: String(err?.message ?? err), at: new Date().toISOString(), decision: 'restart' });
