@@ -25,6 +25,7 @@ const EnvSchema = z
     SANDBOX_TMPFS_MB: int(64, 1, 65_536),
     SANDBOX_CPU_MILLICORES: int(1000, 10, 64_000),
     SANDBOX_MAX_ATTEMPTS: int(3, 1, 10),
+    SANDBOX_CACHE_DIR: z.string().min(1).default('/var/cache/integr8s-sandbox'),
     SSE_HEARTBEAT_SECONDS: int(15, 1, 3600),
     SSE_MAX_BUFFER_KB: int(1024, 16, 1_048_576),
     MAX_BODY_MB: int(10, 1, 1024),
@@ -47,6 +48,8 @@ export interface Config {
   limits: Limits;
   cpuMillicores: number;
   maxAttempts: number;
+  /** Host-wide cache shared by nodes and data dirs (the compiled Go standard library). */
+  sandboxCacheDir: string;
   sseHeartbeatMs: number;
   sseMaxBufferedBytes: number;
   maxBodyBytes: number;
@@ -86,6 +89,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     cpuMillicores: e.SANDBOX_CPU_MILLICORES,
     maxAttempts: e.SANDBOX_MAX_ATTEMPTS,
+    sandboxCacheDir: path.resolve(e.SANDBOX_CACHE_DIR),
     sseHeartbeatMs: e.SSE_HEARTBEAT_SECONDS * 1000,
     sseMaxBufferedBytes: e.SSE_MAX_BUFFER_KB * 1024,
     maxBodyBytes: e.MAX_BODY_MB * 1024 * 1024,

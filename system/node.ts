@@ -74,7 +74,11 @@ export async function startNode(config: Config, opts: { log?: Logger } = {}): Pr
     {
       name: 'sandbox',
       start: async () => {
-        sandbox = await createBwrapSandbox({ workDir: join(config.dataDir, 'sandbox') });
+        sandbox = await createBwrapSandbox({
+          workDir: join(config.dataDir, 'sandbox'),
+          fallbackDir: config.sandboxCacheDir,
+          goCacheDir: join(config.sandboxCacheDir, 'go'),
+        });
       },
       stop: async () => sandbox?.close(),
     },

@@ -1,0 +1,131 @@
+/**
+ * npm run bench:exec — embedded mode, end to end over HTTP: POST /execute until the terminal SSE frame.
+ * Prints hello-world latency per language, sustained throughput with concurrent clients and the server's RSS,
+ * and the sandbox's own overhead. Figures are printed, not asserted.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readSse } from '../test/support/sse-client.js';
+
+const PORT = Number(process.env['BENCH_PORT'] ?? 18_080);
+const base = `http://127.0.0.1:${PORT}/api/v1`;
+const HELLO: Record<string, string> = {
+  python: 'print("hello")',
+  node: 'console.log("hello")',
+  typescript: 'const s: string = "hello"; console.log(s);',
+  ruby: 'puts "hello"',
+  go: 'package main\nimport "fmt"\nfunc main() { fmt.Println("hello") }',
+  bash: 'echo hello',
+};
+const RUNS: Record<string, number> = { python: 200, node: 60, typescript: 60, ruby: 100, go: 30, bash: 200 };
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+};
+const ms = (x: number) => `${x.toFixed(1)} ms`;
+
+async function runOnce(script: string, lang: string, version: string): Promise<{ ms: number; ok: boolean }> {
+  const t0 = performance.now();
+  const res = await fetch(`${base}/execute`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ script, lang, lang_version: version }),
+  });
+  if (res.status !== 200) return { ms: performance.now() - t0, ok: false };
+  const { execution_id } = (await res.json()) as { execution_id: string };
+  let final: { status?: string } | null = null;
+  await readSse(`${base}/events/executions/${execution_id}`, {
+    timeoutMs: 30_000,
+    onMessage: (m) => {
+      const f = JSON.parse(m.data) as { event_type: string; status: string };
+      if (f.event_type === 'result_stored') final = f;
+    },
+  });
+  return { ms: performance.now() - t0, ok: (final as { status?: string } | null)?.status === 'completed' };
+}
+
+function rssOf(pid: number): { rssMb: number; hwmMb: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k: string) => Number(status.match(new RegExp(`${k}:\\s+(\\d+)`))?.[1] ?? 0);
+  return { rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024 };
+}
+
+async function main(): Promise<void> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'integr8s-bench-'));
+  const server = spawn(process.execPath, ['--import', 'tsx', 'system/main.ts'], {
+    env: { ...process.env, PORT: String(PORT), DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...(process.env['BENCH_MAX_CONCURRENT'] ? { MAX_CONCURRENT_EXECUTIONS: process.env['BENCH_MAX_CONCURRENT'] } : {}) },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  try {
+    for (let i = 0; ; i++) {
+      if (await fetch(`${base}/health/live`).then((r) => r.ok, () => false)) break;
+      if (i > 300) throw new Error('server did not start');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const limits = (await (await fetch(`${base}/k8s-limits`)).json()) as { supported_runtimes: Record<string, { versions: string[] }> };
+    const version = (lang: string) => limits.supported_runtimes[lang]!.versions[0]!;
+
+    console.log('## hello world, POST /execute → terminal SSE frame (sequential)');
+    for (const lang of Object.keys(HELLO)) {
+      if (!limits.supported_runtimes[lang]) continue;
+      for (let i = 0; i < 3; i++) await runOnce(HELLO[lang]!, lang, version(lang));
+      const times: number[] = [];
+      let errors = 0;
+      for (let i = 0; i < RUNS[lang]!; i++) {
+        const r = await runOnce(HELLO[lang]!, lang, version(lang));
+        times.push(r.ms);
+        if (!r.ok) errors++;
+      }
+      console.log(`${lang.padEnd(11)} n=${String(times.length).padEnd(4)} p50 ${ms(pct(times, 50)).padEnd(10)} p99 ${ms(pct(times, 99)).padEnd(10)} errors ${errors}`);
+    }
+
+    const clients = Number(process.env['BENCH_CLIENTS'] ?? 32);
+    const seconds = Number(process.env['BENCH_SECONDS'] ?? 20);
+    console.log(`\n## throughput: ${clients} concurrent clients running print(1) for ${seconds} s`);
+    const until = performance.now() + seconds * 1000;
+    let done = 0;
+    let errors = 0;
+    let peakRss = 0;
+    const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssOf(server.pid!).rssMb)), 200);
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: clients }, async () => {
+        while (performance.now() < until) {
+          const r = await runOnce('print(1)', 'python', version('python'));
+          if (r.ok) done++;
+          else errors++;
+        }
+      }),
+    );
+    clearInterval(sampler);
+    const elapsed = (performance.now() - t0) / 1000;
+    const mem = rssOf(server.pid!);
+    console.log(`executions/s ${(done / elapsed).toFixed(1)}  completed ${done}  errors ${errors}  server RSS peak ${peakRss.toFixed(0)} MB (VmHWM ${mem.hwmMb.toFixed(0)} MB)`);
+  } finally {
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+    await rm(dataDir, { recursive: true, force: true });
+  }
+
+  console.log('\n## sandbox overhead: the same program bare vs in the sandbox');
+  const { measureSandboxOverhead } = await import('./sandbox-overhead.js');
+  const { createBwrapSandbox } = await import('../bridges/sandbox/bwrap.js');
+  const work = await mkdtemp(join(tmpdir(), 'integr8s-bench-sbx-'));
+  const sandbox = await createBwrapSandbox({ workDir: work });
+  try {
+    const o = await measureSandboxOverhead(sandbox, 40);
+    console.log(JSON.stringify(o, null, 2));
+  } finally {
+    await sandbox.close();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
