@@ -4,11 +4,11 @@
  * and the sandbox's own overhead. Figures are printed, not asserted.
  */
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readSse } from '../test/support/sse-client.js';
 
 const PORT = Number(process.env['BENCH_PORT'] ?? 18_080);
 const base = `http://127.0.0.1:${PORT}/api/v1`;
@@ -28,24 +28,66 @@ const pct = (xs: number[], p: number) => {
 };
 const ms = (x: number) => `${x.toFixed(1)} ms`;
 
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+
+/** POST /execute with a lean keep-alive client (the bench shares the machine's two cores with the server). */
+function post(path: string, body: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: '127.0.0.1', port: PORT, path: `/api/v1${path}`, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Follows an execution's SSE stream until the server closes it; returns the final status. */
+function awaitFinal(id: string): Promise<string | null> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port: PORT, path: `/api/v1/events/executions/${id}`, agent, headers: { accept: 'text/event-stream' } }, (res) => {
+      let buf = '';
+      let final: string | null = null;
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        buf += c;
+        let i: number;
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          const block = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          const data = block.split('\n').find((l) => l.startsWith('data: '));
+          if (!data) continue;
+          const f = JSON.parse(data.slice(6)) as { event_type: string; status: string };
+          if (f.event_type === 'result_stored') final = f.status;
+        }
+      });
+      res.on('end', () => resolve(final));
+      res.on('error', reject);
+    });
+    req.setTimeout(30_000, () => req.destroy(new Error('stream timed out')));
+    req.on('error', reject);
+  });
+}
+
 async function runOnce(script: string, lang: string, version: string): Promise<{ ms: number; ok: boolean }> {
   const t0 = performance.now();
-  const res = await fetch(`${base}/execute`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ script, lang, lang_version: version }),
-  });
+  const res = await post('/execute', JSON.stringify({ script, lang, lang_version: version }));
   if (res.status !== 200) return { ms: performance.now() - t0, ok: false };
-  const { execution_id } = (await res.json()) as { execution_id: string };
-  let final: { status?: string } | null = null;
-  await readSse(`${base}/events/executions/${execution_id}`, {
-    timeoutMs: 30_000,
-    onMessage: (m) => {
-      const f = JSON.parse(m.data) as { event_type: string; status: string };
-      if (f.event_type === 'result_stored') final = f;
-    },
-  });
-  return { ms: performance.now() - t0, ok: (final as { status?: string } | null)?.status === 'completed' };
+  const { execution_id } = JSON.parse(res.text) as { execution_id: string };
+  const final = await awaitFinal(execution_id);
+  return { ms: performance.now() - t0, ok: final === 'completed' };
+}
+
+/** CPU seconds of a process itself and of its reaped children (the sandboxes), from /proc. */
+function cpuOf(pid: number): { self: number; children: number } {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  const tick = 100;
+  return { self: (Number(fields[11]) + Number(fields[12])) / tick, children: (Number(fields[13]) + Number(fields[14])) / tick };
 }
 
 function rssOf(pid: number): { rssMb: number; hwmMb: number } {
@@ -70,8 +112,9 @@ async function main(): Promise<void> {
     const version = (lang: string) => limits.supported_runtimes[lang]!.versions[0]!;
 
     console.log('## hello world, POST /execute → terminal SSE frame (sequential)');
-    for (const lang of Object.keys(HELLO)) {
-      if (!limits.supported_runtimes[lang]) continue;
+    const langs = (process.env['BENCH_LANGS'] ?? Object.keys(HELLO).join(',')).split(',');
+    for (const lang of langs) {
+      if (!limits.supported_runtimes[lang] || !HELLO[lang]) continue;
       for (let i = 0; i < 3; i++) await runOnce(HELLO[lang]!, lang, version(lang));
       const times: number[] = [];
       let errors = 0;
@@ -92,6 +135,8 @@ async function main(): Promise<void> {
     let peakRss = 0;
     const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssOf(server.pid!).rssMb)), 200);
     const t0 = performance.now();
+    const cpu0 = cpuOf(server.pid!);
+    const client0 = process.cpuUsage();
     await Promise.all(
       Array.from({ length: clients }, async () => {
         while (performance.now() < until) {
@@ -104,7 +149,13 @@ async function main(): Promise<void> {
     clearInterval(sampler);
     const elapsed = (performance.now() - t0) / 1000;
     const mem = rssOf(server.pid!);
+    const cpu1 = cpuOf(server.pid!);
+    const client = process.cpuUsage(client0);
+    const per = (s: number) => `${((s * 1000) / Math.max(1, done)).toFixed(1)} ms`;
     console.log(`executions/s ${(done / elapsed).toFixed(1)}  completed ${done}  errors ${errors}  server RSS peak ${peakRss.toFixed(0)} MB (VmHWM ${mem.hwmMb.toFixed(0)} MB)`);
+    console.log(
+      `CPU per execution: server ${per(cpu1.self - cpu0.self)}, sandboxes ${per(cpu1.children - cpu0.children)}, bench client ${per((client.user + client.system) / 1e6)}`,
+    );
   } finally {
     server.kill('SIGTERM');
     await new Promise((r) => server.once('exit', r));

@@ -15,6 +15,11 @@ export interface ExecutionDeps {
   crashes: CrashLedger;
 }
 
+/** Whether applying a patch changes any field of the record. */
+function changes(record: ExecutionRecord, patch: Partial<ExecutionRecord>): boolean {
+  return Object.entries(patch).some(([k, v]) => JSON.stringify(record[k as keyof ExecutionRecord]) !== JSON.stringify(v));
+}
+
 /** The actor's state: nothing until the record is loaded (again after a restart), then the record. */
 type State = { status: 'unloaded' } | { status: 'loaded'; record: ExecutionRecord };
 
@@ -48,6 +53,12 @@ export function spawnExecution(parent: Ref<unknown>, executionId: string, deps: 
           const p = plan(record, msg.change);
           if ('rejected' in p) {
             dispatch(msg.replyTo, { ok: false, reason: p.rejected, record });
+            return { status: 'loaded', record };
+          }
+          if (!changes(record, p.patch)) {
+            // Nothing in the record changes: the events alone are the transition, and the event store is durable.
+            for (const event of p.events) await deps.publisher.publish(event);
+            dispatch(msg.replyTo, { ok: true, record });
             return { status: 'loaded', record };
           }
           const stored = await deps.executions.update(executionId, { ...p.patch, outbox: p.events, outbox_pending: true });

@@ -7,8 +7,7 @@ import type { SandboxHandle } from '../../system/ports/sandbox.js';
 export type ExecutionChange =
   | { kind: 'queued'; position: number }
   | { kind: 'scheduled' }
-  | { kind: 'sandbox_created'; handle: SandboxHandle }
-  | { kind: 'running' }
+  | { kind: 'started'; handle: SandboxHandle }
   | { kind: 'finished'; end: RunEnd; timeoutSeconds: number; cancelReason: string }
   | { kind: 'cancelled'; reason: string }
   | { kind: 'system_error'; message: string };

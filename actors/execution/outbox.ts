@@ -1,11 +1,13 @@
 import { parseEvent } from '../../system/domain/events.js';
-import { toExecutionResult, type ExecutionRecord } from '../../system/domain/execution.js';
+import { isTerminal, toExecutionResult, type ExecutionRecord } from '../../system/domain/execution.js';
 import type { EventPublisher } from '../../system/events/publisher.js';
 import type { ExecutionStore } from '../../system/stores/execution-store.js';
 
 /**
- * Publishes the events a transition stored with its record, then clears them.
- * Safe to repeat after a crash: the event store ignores known ids and stream readers skip seen ids.
+ * Publishes the events a transition stored with its record. The outbox of a terminal record is then cleared;
+ * a running one's is simply replaced by its next transition, which saves a write per step.
+ * Safe to repeat after a crash: the event store ignores known ids, log consumers are idempotent by event id
+ * and stream readers skip ids they have sent.
  */
 export async function flushOutbox(record: ExecutionRecord, executions: ExecutionStore, publisher: EventPublisher): Promise<ExecutionRecord> {
   if (!record.outbox_pending) return record;
@@ -13,5 +15,6 @@ export async function flushOutbox(record: ExecutionRecord, executions: Execution
     const event = parseEvent(raw);
     await publisher.publish(event, event.event_type === 'result_stored' ? toExecutionResult(record) : null);
   }
+  if (!isTerminal(record.status)) return record;
   return (await executions.update(record.id, { outbox: [], outbox_pending: false })) ?? record;
 }

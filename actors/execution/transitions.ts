@@ -28,15 +28,13 @@ export function plan(record: ExecutionRecord, change: ExecutionChange, now = new
         patch: { status: 'scheduled', attempts: record.attempts + 1 },
         events: [stampEvent('execution_scheduled', id, { execution_id: id, attempt: record.attempts + 1 }, meta)],
       };
-    case 'sandbox_created':
+    case 'started':
       return {
-        patch: { sandbox: change.handle },
-        events: [stampEvent('pod_created', id, { execution_id: id, sandbox: change.handle }, meta)],
-      };
-    case 'running':
-      return {
-        patch: { status: 'running', start_time: now },
-        events: [stampEvent('execution_running', id, { execution_id: id }, meta)],
+        patch: { status: 'running', sandbox: change.handle, start_time: now },
+        events: [
+          stampEvent('pod_created', id, { execution_id: id, sandbox: change.handle }, meta),
+          stampEvent('execution_running', id, { execution_id: id }, meta),
+        ],
       };
     case 'cancelled':
       return finish(record, { status: 'cancelled', end_time: now }, [
@@ -110,9 +108,7 @@ function targetStatus(change: ExecutionChange): ExecutionStatus {
       return 'queued';
     case 'scheduled':
       return 'scheduled';
-    case 'sandbox_created':
-      return 'scheduled';
-    case 'running':
+    case 'started':
       return 'running';
     case 'cancelled':
       return 'cancelled';

@@ -1,4 +1,5 @@
 import type { SagaRecord, SagaStore } from '../../system/stores/saga-store.js';
+import type { SagaStep } from './messages.js';
 
 /** Writes a saga's progress to the store at every step, so admins see it and a new owner can continue it. */
 export class SagaJournal {
@@ -36,7 +37,7 @@ export class SagaJournal {
   }
 
   /** Marks the previous step done and a new one current. */
-  async step(name: string): Promise<void> {
+  async step(name: SagaStep): Promise<void> {
     const r = await this.load();
     const completed = r.current_step && !r.completed_steps.includes(r.current_step) ? [...r.completed_steps, r.current_step] : r.completed_steps;
     await this.save({ state: 'running', current_step: name, completed_steps: completed });
@@ -46,7 +47,7 @@ export class SagaJournal {
     await this.save({ state: 'compensating', error_message: error });
   }
 
-  async compensated(step: string): Promise<void> {
+  async compensated(step: 'release' | 'stop_sandbox'): Promise<void> {
     const r = await this.load();
     await this.save({ compensated_steps: [...r.compensated_steps, step] });
   }

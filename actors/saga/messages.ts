@@ -13,4 +13,5 @@ export type SagaMsg =
 export type SagaDone = { type: 'SagaDone'; executionId: string };
 
 /** The saga's steps, in order; compensations undo the ones that hold resources. */
-export const SAGA_STEPS = ['admit', 'allocate', 'start_sandbox', 'await_outcome', 'store_result', 'release'] as const;
+export const SAGA_STEPS = ['admit', 'start_sandbox', 'await_outcome', 'store_result'] as const;
+export type SagaStep = (typeof SAGA_STEPS)[number];

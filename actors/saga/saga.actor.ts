@@ -106,7 +106,6 @@ export function spawnSaga(
           await apply({ kind: 'cancelled', reason: state.cancel });
           return finish('cancelled');
         }
-        await journal.step('allocate');
         const record = state.reattach ? state.record : (await apply({ kind: 'scheduled' })).record ?? state.record;
         await journal.step('start_sandbox');
         const watch = spawnPodWatch(self, {
@@ -119,8 +118,7 @@ export function spawnSaga(
       }
       case 'SandboxStarted':
         if (state.status !== 'running') return state;
-        await apply({ kind: 'sandbox_created', handle: msg.handle });
-        await apply({ kind: 'running' });
+        await apply({ kind: 'started', handle: msg.handle });
         await journal.step('await_outcome');
         return state;
       case 'SandboxExited': {
@@ -128,7 +126,6 @@ export function spawnSaga(
         await journal.step('store_result');
         const limits = deps.limitsFor(state.record);
         await apply({ kind: 'finished', end: msg.end, timeoutSeconds: limits.wallMs / 1000, cancelReason: state.cancel ?? 'cancelled' });
-        await journal.step('release');
         return finish(msg.end.cancelled ? 'cancelled' : 'completed');
       }
       case 'SandboxFailed':

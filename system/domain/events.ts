@@ -82,6 +82,8 @@ const EnvelopeSchema = z.object({
   metadata: EventMetadataSchema,
 });
 
+const LooseEnvelopeSchema = EnvelopeSchema.passthrough();
+
 /** A stamped event of one type: the envelope plus that type's payload fields. */
 export type DomainEventOf<T extends EventType> = z.infer<typeof EnvelopeSchema> & { event_type: T } & EventPayload<T>;
 export type DomainEvent = { [T in EventType]: DomainEventOf<T> }[EventType];
@@ -112,7 +114,7 @@ export function stampEvent<T extends EventType>(
 
 /** Parses an event read from outside (log, store); throws a ZodError naming what is wrong. */
 export function parseEvent(raw: unknown): DomainEvent {
-  const env = EnvelopeSchema.passthrough().parse(raw);
+  const env = LooseEnvelopeSchema.parse(raw);
   const payload = EVENT_PAYLOADS[env.event_type].parse(raw);
   return { ...env, ...payload } as DomainEvent;
 }
