@@ -17,6 +17,7 @@ import { openDataDir } from './embedded/sqlite.js';
 import { EventPublisher } from './events/publisher.js';
 import { TOPICS } from './events/topics.js';
 import { createLogger, type Logger } from './log.js';
+import type { DocumentStore } from './ports/document-store.js';
 import type { Consumer } from './ports/event-log.js';
 import type { Sandbox } from './ports/sandbox.js';
 import { createExecutionService } from './services/execution-service.js';
@@ -38,11 +39,18 @@ export interface RunningNode {
 }
 
 /** Boots one node in embedded mode: durable SQLite log and store, in-process bus, local sandbox, actors, HTTP. */
-export async function startNode(config: Config, opts: { log?: Logger } = {}): Promise<RunningNode> {
+export interface NodeOptions {
+  log?: Logger;
+  /** Test seam: wraps the document store, e.g. to inject storage faults. */
+  decorateStore?: (store: DocumentStore) => DocumentStore;
+}
+
+export async function startNode(config: Config, opts: NodeOptions = {}): Promise<RunningNode> {
   const log = opts.log ?? createLogger(config.logLevel);
   mkdirSync(config.dataDir, { recursive: true });
   const db = openDataDir(config.dataDir);
-  const store = createSqliteDocumentStore(db);
+  const sqliteStore = createSqliteDocumentStore(db);
+  const store = opts.decorateStore ? opts.decorateStore(sqliteStore) : sqliteStore;
   const eventLog = createSqliteEventLog(db, { partitions: config.partitions });
   const bus = createInProcessBus();
   const executions = new ExecutionStore(store);

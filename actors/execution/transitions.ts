@@ -69,14 +69,10 @@ function planFinished(record: ExecutionRecord, change: Extract<ExecutionChange, 
     { execution_id: id, exit_code: outcome.exitCode, signal: outcome.signal, limit: outcome.limit, stopped: outcome.stopped },
     meta,
   );
+  const { execution_id: _id, ...outputFields } = output;
   const patch: Partial<ExecutionRecord> = {
+    ...outputFields,
     status: verdict.status,
-    stdout: outcome.stdout,
-    stderr: outcome.stderr,
-    stdout_truncated: outcome.stdoutTruncated,
-    stderr_truncated: outcome.stderrTruncated,
-    exit_code: outcome.exitCode,
-    resource_usage: outcome.usage,
     end_time: now,
     error_type: verdict.status === 'failed' ? verdict.errorType : verdict.status === 'timeout' ? 'timeout' : null,
   };

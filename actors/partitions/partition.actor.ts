@@ -29,6 +29,8 @@ export const partitionActorName = (n: number) => `partition-${n}`;
  */
 export function spawnPartition(parent: Ref<unknown>, partition: number, deps: PartitionDeps): Ref<PartitionMsg> {
   const hosted = new Map<string, Hosted>();
+  /** Executions whose actors gave up once already; a second give-up leaves them to the next recovery. */
+  const gaveUp = new Set<string>();
 
   const host = (self: Ref<PartitionMsg>, id: string): Hosted => {
     const existing = hosted.get(id);
@@ -79,10 +81,16 @@ export function spawnPartition(parent: Ref<unknown>, partition: number, deps: Pa
         }
         case 'SagaDone':
           passivate(msg.executionId);
+          gaveUp.delete(msg.executionId);
           deps.saga.crashes.forget(`${ctx.path.toString()}/saga-${msg.executionId}`);
           break;
         case 'ChildGaveUp': {
           passivate(msg.executionId);
+          if (gaveUp.has(msg.executionId)) {
+            deps.log.error({ execution_id: msg.executionId, error: msg.error }, 'execution actors gave up again; left for recovery at the next assignment');
+            break;
+          }
+          gaveUp.add(msg.executionId);
           // The execution's own actors gave up; a fresh execution actor records the fault.
           const execution = spawnExecution(self, msg.executionId, deps.execution);
           const saga = spawnSaga(self, msg.executionId, execution, self, { ...deps.saga, abort: `internal fault: ${msg.error}` });

@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { loadConfig } from '../../system/config.js';
-import { startNode, type RunningNode } from '../../system/node.js';
+import { startNode, type NodeOptions, type RunningNode } from '../../system/node.js';
 import { readSse, type SseMessage } from './sse-client.js';
 import { createTempDir, type TempDir } from './temp-dir.js';
 
@@ -21,10 +21,10 @@ export interface TestNode {
 }
 
 /** Starts a node with the given environment overrides (port 0, quiet logs, temp DATA_DIR). */
-export async function startTestNode(env: Record<string, string> = {}): Promise<TestNode> {
+export async function startTestNode(env: Record<string, string> = {}, nodeOptions: Omit<NodeOptions, 'log'> = {}): Promise<TestNode> {
   const dir = await createTempDir('integr8s-node-');
   const config = loadConfig({ PORT: '0', DATA_DIR: dir.path, LOG_LEVEL: 'silent', ...env });
-  const node = await startNode(config, { log: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }) });
+  const node = await startNode(config, { ...nodeOptions, log: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }) });
   const base = `http://127.0.0.1:${node.port}/api/v1`;
   const versions = new Map(node.sandbox.runtimes.list().map((r) => [r.lang, r.versions[0]!]));
 
