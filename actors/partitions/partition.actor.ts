@@ -1,4 +1,5 @@
 import { dispatch, spawn, stop, type Ref } from 'nact';
+import { stampEvent } from '../../system/domain/events.js';
 import { isTerminal, type ExecutionRecord } from '../../system/domain/execution.js';
 import type { ExecutionStore } from '../../system/stores/execution-store.js';
 import { spawnExecution, type ExecutionDeps } from '../execution/execution.actor.js';
@@ -87,7 +88,10 @@ export function spawnPartition(parent: Ref<unknown>, partition: number, deps: Pa
         case 'ChildGaveUp': {
           passivate(msg.executionId);
           if (gaveUp.has(msg.executionId)) {
+            // Even recording the fault failed: say so on the event stream so waiting clients are not left hanging.
             deps.log.error({ execution_id: msg.executionId, error: msg.error }, 'execution actors gave up again; left for recovery at the next assignment');
+            const event = stampEvent('result_failed', msg.executionId, { execution_id: msg.executionId, error: msg.error }, { user_id: null });
+            await deps.execution.publisher.publish(event).catch((err: unknown) => deps.log.error({ err }, 'could not publish result_failed'));
             break;
           }
           gaveUp.add(msg.executionId);

@@ -35,7 +35,11 @@ export function createSseBranch(root: Ref<unknown>, deps: SseDeps): StreamOpener
       const missed = await deps.events.forAggregate(id, { afterEventId: lastEventId });
       return { frames: [status, ...missed.map(withResult)], terminal: isTerminal(record.status) };
     }
-    if (!isTerminal(record.status)) return { frames: [status], terminal: false };
+    if (!isTerminal(record.status)) {
+      // The record could not be finished but the failure was announced: end the stream with it.
+      const failed = (await deps.events.forAggregate(id, { eventTypes: ['result_failed'] })).at(-1);
+      return failed ? { frames: [status, withResult(failed)], terminal: true } : { frames: [status], terminal: false };
+    }
     const stored = (await deps.events.forAggregate(id, { eventTypes: ['result_stored'] })).at(-1);
     const final: StreamFrame = stored
       ? withResult(stored)

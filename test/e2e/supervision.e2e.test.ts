@@ -60,6 +60,9 @@ describe('supervision of execution actors', () => {
       timeoutMs: 20_000,
       message: 'escalation past the restart budget',
     });
+    // Its stream still ends: result_failed says the result could not be stored.
+    const frames = (await t.stream(doomed, {}, 20_000)).map((m) => JSON.parse(m.data));
+    expect(frames.at(-1)).toMatchObject({ event_type: 'result_failed', status: 'error' });
     const fine = await t.run('print("fine")');
     expect(fine).toMatchObject({ status: 'completed', stdout: 'fine\n' });
     expect((await t.api('/health/ready')).status).toBe(200);
