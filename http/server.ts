@@ -30,6 +30,15 @@ export interface HttpServerConfig {
   shutdownGraceMs?: number;
 }
 
+/** What a route group gets besides its own services: the SSE hub and the logger. */
+export interface RouteGroupContext {
+  sse: SseHub;
+  log: HttpLogger;
+}
+
+/** Registers one API group's routes (each group lives in http/routes/<group>.ts and is wired in system/node.ts). */
+export type RouteGroup = (router: Router, ctx: RouteGroupContext) => void;
+
 /** Everything the transport calls into. Optional entries are features whose backend is not built yet. */
 export interface HttpServerDeps {
   executions: ExecutionService;
@@ -41,6 +50,8 @@ export interface HttpServerDeps {
   csrf?: CsrfVerifier;
   /** Rate-limit step. Absent: no limits. */
   rateLimiter?: RateLimiter;
+  /** Further API groups (accounts, scripts, admin, ...), registered after the built-in ones. */
+  routes?: RouteGroup[];
   config: HttpServerConfig;
 }
 
@@ -70,6 +81,7 @@ export function createHttpServer(deps: HttpServerDeps): HttpServer {
   executionRoutes.register(router, { executions });
   healthRoutes.register(router, { health });
   eventRoutes.register(router, { executions, sse, log });
+  for (const group of deps.routes ?? []) group(router, { sse, log });
 
   let listenSocket: us_listen_socket | null = null;
   let closing: Promise<void> | null = null;
