@@ -1,4 +1,29 @@
+import type { z } from 'zod';
 import type { HttpContext } from './context.js';
+
+/** What the OpenAPI document says about a route: the same zod schemas the handler validates with. */
+export interface RouteDoc {
+  summary: string;
+  tag?: string;
+  body?: z.ZodType;
+  /** `json` (default) or `form` (application/x-www-form-urlencoded). */
+  bodyType?: 'json' | 'form';
+  query?: z.ZodType;
+  response?: z.ZodType;
+  /** Status of a success response; default 200. */
+  status?: number;
+  /** Who may call it. */
+  auth?: 'public' | 'user' | 'admin';
+  /** `text/event-stream` responses. */
+  stream?: boolean;
+}
+
+/** A registered route as the OpenAPI generator sees it. */
+export interface RouteInfo {
+  method: string;
+  pattern: string;
+  doc: RouteDoc | undefined;
+}
 
 /** Handles a matched request; reads `ctx.params`, writes one response or throws a catalogue error. */
 export type Handler = (ctx: HttpContext) => void | Promise<void>;
@@ -16,6 +41,7 @@ interface Route {
   pattern: string;
   segments: Segment[];
   handler: Handler;
+  doc: RouteDoc | undefined;
 }
 
 /**
@@ -27,41 +53,46 @@ export class Router {
   private routes: Route[] = [];
 
   /** Adds a route; registering the same method and shape twice is a programming error. */
-  add(method: string, pattern: string, handler: Handler): this {
+  add(method: string, pattern: string, handler: Handler, doc?: RouteDoc): this {
     const segments = parsePattern(pattern);
     const shape = shapeOf(segments);
     const upper = method.toUpperCase();
     if (this.routes.some((r) => r.method === upper && shapeOf(r.segments) === shape)) {
       throw new Error(`route ${upper} ${pattern} registered twice`);
     }
-    this.routes.push({ method: upper, pattern, segments, handler });
+    this.routes.push({ method: upper, pattern, segments, handler, doc });
     this.routes.sort((a, b) => compareSpecificity(a.segments, b.segments));
     return this;
   }
 
   /** Shorthand for `add('GET', ...)`. */
-  get(pattern: string, handler: Handler): this {
-    return this.add('GET', pattern, handler);
+  get(pattern: string, handler: Handler, doc?: RouteDoc): this {
+    return this.add('GET', pattern, handler, doc);
   }
 
   /** Shorthand for `add('POST', ...)`. */
-  post(pattern: string, handler: Handler): this {
-    return this.add('POST', pattern, handler);
+  post(pattern: string, handler: Handler, doc?: RouteDoc): this {
+    return this.add('POST', pattern, handler, doc);
   }
 
   /** Shorthand for `add('PUT', ...)`. */
-  put(pattern: string, handler: Handler): this {
-    return this.add('PUT', pattern, handler);
+  put(pattern: string, handler: Handler, doc?: RouteDoc): this {
+    return this.add('PUT', pattern, handler, doc);
   }
 
   /** Shorthand for `add('PATCH', ...)`. */
-  patch(pattern: string, handler: Handler): this {
-    return this.add('PATCH', pattern, handler);
+  patch(pattern: string, handler: Handler, doc?: RouteDoc): this {
+    return this.add('PATCH', pattern, handler, doc);
   }
 
   /** Shorthand for `add('DELETE', ...)`. */
-  delete(pattern: string, handler: Handler): this {
-    return this.add('DELETE', pattern, handler);
+  delete(pattern: string, handler: Handler, doc?: RouteDoc): this {
+    return this.add('DELETE', pattern, handler, doc);
+  }
+
+  /** Every route with its documentation, for the OpenAPI document. */
+  list(): RouteInfo[] {
+    return this.routes.map((r) => ({ method: r.method, pattern: r.pattern, doc: r.doc }));
   }
 
   /** Finds the route for a request; tells 404 (no such path) from 405 (path exists, other methods). */
