@@ -14,6 +14,7 @@ const EnvSchema = z
     LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
     ADMIN_USERNAME: z.string().min(3).max(64).optional(),
     ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
+    SECRET_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
     MAX_CONCURRENT_EXECUTIONS: int(Math.max(2, os.cpus().length * 2), 1, 10_000),
     EVENT_PARTITIONS: int(16, 1, 1024),
     SANDBOX_TIMEOUT_SECONDS: int(10, 1, 3600),
@@ -43,6 +44,8 @@ export interface Config {
   dataDir: string;
   logLevel: string;
   admin: { username: string; password: string } | null;
+  /** Signs sessions and CSRF tokens; shared by a cluster's nodes. Null: embedded mode keeps a generated one in DATA_DIR. */
+  secretKey: string | null;
   maxConcurrentExecutions: number;
   partitions: number;
   limits: Limits;
@@ -76,6 +79,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: path.resolve(e.DATA_DIR),
     logLevel: e.LOG_LEVEL,
     admin: e.ADMIN_USERNAME && e.ADMIN_PASSWORD ? { username: e.ADMIN_USERNAME, password: e.ADMIN_PASSWORD } : null,
+    secretKey: e.SECRET_KEY ?? null,
     maxConcurrentExecutions: e.MAX_CONCURRENT_EXECUTIONS,
     partitions: e.EVENT_PARTITIONS,
     limits: {
