@@ -32,6 +32,7 @@ export class HttpContext {
   readonly startedAt = performance.now();
   /** Headers pipeline steps add to whatever response goes out (lower-case names). */
   readonly responseHeaders = new Map<string, string>();
+  private readonly cookies: string[] = [];
   /** Path parameters of the matched route. */
   params: Readonly<Record<string, string>> = {};
   /** The matched route pattern, for metrics and logs; null until routed. */
@@ -167,12 +168,17 @@ export class HttpContext {
     this.finishListeners.push(listener);
   }
 
-  private mergedHeaders(extra: Record<string, string>): Map<string, string> {
+  /** Adds a Set-Cookie line to the response (one line per cookie; they cannot be folded into one header). */
+  addCookie(serialized: string): void {
+    this.cookies.push(serialized);
+  }
+
+  private mergedHeaders(extra: Record<string, string>): Array<[string, string]> {
     const merged = new Map(this.responseHeaders);
     for (const [name, value] of Object.entries(extra)) merged.set(name.toLowerCase(), value);
     // The client is still sending a body we will not read: ask it to stop and not reuse the connection.
     if (this.body.unfinished) merged.set('connection', 'close');
-    return merged;
+    return [...merged, ...this.cookies.map((c): [string, string] => ['set-cookie', c])];
   }
 
   private handleAbort(): void {
