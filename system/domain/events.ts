@@ -55,6 +55,12 @@ export const EVENT_PAYLOADS = {
   result_stored: z.object({ execution_id: z.string(), status: z.enum(EXECUTION_STATUSES) }),
   /** Storing the result failed; the execution ends in error. */
   result_failed: z.object({ execution_id: z.string(), error: z.string() }),
+  /** A user changed their settings (aggregate `user_settings:<user_id>`): each changed path with its old and new value. */
+  user_settings_updated: z.object({
+    user_id: z.string(),
+    changes: z.array(z.object({ path: z.array(z.string()).min(1).max(2), old_value: z.json(), new_value: z.json() })).min(1),
+    reason: z.string().nullable(),
+  }),
 } as const;
 
 export type EventType = keyof typeof EVENT_PAYLOADS;
@@ -109,7 +115,7 @@ export function stampEvent<T extends EventType>(
       user_id: meta.user_id,
       ...(meta.correlation_id ? { correlation_id: meta.correlation_id } : {}),
     },
-  } as DomainEventOf<T>;
+  } as unknown as DomainEventOf<T>;
 }
 
 /** Parses an event read from outside (log, store); throws a ZodError naming what is wrong. */
