@@ -6,7 +6,10 @@ import type { ExecutionResult } from '../system/domain/execution.js';
 import type {
   Caller,
   CancelResponse,
+  DeleteExecutionResponse,
+  ExecutionPage,
   ExecutionService,
+  ExecutionSummary,
   HealthService,
   K8sLimits,
   SseSink,
@@ -15,6 +18,7 @@ import type {
 } from '../system/services/types.js';
 import type { HttpLogger } from './log.js';
 import { createHttpServer, type HttpServer, type HttpServerDeps } from './server.js';
+import { testCallerResolver } from './test-caller.js';
 
 type StreamScript = (sink: SseSink, lastEventId: string | null) => void | Promise<void>;
 
@@ -77,6 +81,20 @@ export class FakeExecutions implements ExecutionService {
     await this.streamScript(sink, lastEventId);
   }
 
+  async listOwn(_caller: Caller, q: { limit: number; skip: number }): Promise<ExecutionPage<ExecutionSummary>> {
+    return { executions: [], total: 0, limit: q.limit, skip: q.skip, has_more: false };
+  }
+
+  async retry(id: string): Promise<SubmitResponse> {
+    this.checkAccess(id);
+    return { execution_id: `${id}-retry`, status: 'queued' };
+  }
+
+  async remove(id: string): Promise<DeleteExecutionResponse> {
+    this.checkAccess(id);
+    return { message: 'Execution deleted successfully', execution_id: id };
+  }
+
   exampleScripts(): Record<string, string> {
     return { python: 'print("hi")' };
   }
@@ -135,7 +153,10 @@ export interface Harness {
   log: MemoryLog;
 }
 
-/** Starts the real uWS server on port 0; `overrides` replace deps or config fields. */
+/**
+ * Starts the real uWS server on port 0; `overrides` replace deps or config fields. Callers are signed in as
+ * `user-1` (role user) unless a test header says otherwise (see test-caller.ts) or `resolveCaller` is overridden.
+ */
 export async function startHarness(
   overrides: Partial<Omit<HttpServerDeps, 'config'>> & { config?: Partial<HttpServerDeps['config']> } = {},
 ): Promise<Harness> {
@@ -147,6 +168,7 @@ export async function startHarness(
     executions,
     health,
     log,
+    resolveCaller: testCallerResolver({ userId: 'user-1', role: 'user' }),
     ...rest,
     config: {
       host: '127.0.0.1',

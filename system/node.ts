@@ -6,8 +6,10 @@ import type { AdmissionMsg, QueueSnapshot } from '../actors/admission/messages.j
 import { PartitionRouter } from '../actors/partitions/router.js';
 import { createSseBranch } from '../actors/sse-session/opener.js';
 import { CrashLedger, DEFAULT_POLICY, SupervisionPolicySchema } from '../actors/supervision/policy.js';
-import { createBwrapSandbox } from '../bridges/sandbox/bwrap.js';
+import { createThreadedBwrapSandbox } from '../bridges/sandbox/threaded.js';
 import { createHttpServer } from '../http/server.js';
+import { admissionClient } from '../actors/admission/client.js';
+import { buildPlatform, openSettings } from './platform.js';
 import { startAll, stopAll, type Component } from './components.js';
 import type { Config } from './config.js';
 import { createSqliteDocumentStore } from './embedded/document-store.js';
@@ -56,6 +58,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
   const executions = new ExecutionStore(store);
   const events = new EventStore(store);
   const publisher = new EventPublisher(events, eventLog, bus);
+  const settings = await openSettings(config, store, log);
   const policy = SupervisionPolicySchema.parse(DEFAULT_POLICY);
   const crashes = new CrashLedger();
 
@@ -66,6 +69,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
   let consumer: Consumer | undefined;
   let http: ReturnType<typeof createHttpServer> | undefined;
   let port = 0;
+  let platformComponents: Component[] = [];
 
   const queue = () => query(admission!, (replyTo: Ref<QueueSnapshot>) => ({ type: 'Snapshot' as const, replyTo }), 5_000) as Promise<QueueSnapshot>;
 
@@ -82,7 +86,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     {
       name: 'sandbox',
       start: async () => {
-        sandbox = await createBwrapSandbox({
+        sandbox = await createThreadedBwrapSandbox({
           workDir: join(config.dataDir, 'sandbox'),
           fallbackDir: config.sandboxCacheDir,
           goCacheDir: join(config.sandboxCacheDir, 'go'),
@@ -94,7 +98,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
       name: 'actors',
       start: async () => {
         system = startActorSystem() as Ref<unknown>;
-        admission = spawnAdmission(system, config.maxConcurrentExecutions);
+        admission = spawnAdmission(system, settings.current().max_concurrent_executions);
         const deps = { executions, publisher, policy, crashes };
         router = new PartitionRouter(system, {
           executions,
@@ -103,7 +107,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
             admission,
             sandbox: sandbox!,
             sagas: new SagaStore(store),
-            limitsFor: () => config.limits,
+            limitsFor: () => settings.limitsFor(),
             maxAttempts: config.maxAttempts,
             policy,
             crashes,
@@ -139,7 +143,21 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
       name: 'http',
       start: async () => {
         const sse = createSseBranch(system!, { bus, executions, events });
+        const platform = await buildPlatform({
+          config,
+          store,
+          bus,
+          eventLog,
+          executions,
+          settings,
+          admission: admissionClient(admission!),
+          runtimes: sandbox!.runtimes,
+          log,
+        });
+        platformComponents = await startAll(platform.components);
         http = createHttpServer({
+          ...platform.pipeline,
+          routes: platform.routes,
           executions: createExecutionService({
             executions,
             events,
@@ -147,8 +165,8 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
             publisher,
             runtimes: sandbox!.runtimes,
             partitions: config.partitions,
-            limits: () => config.limits,
-            cpuMillicores: config.cpuMillicores,
+            limits: () => settings.limitsFor(),
+            cpuMillicores: () => settings.cpuMillicores(),
             streams: sse,
           }),
           health: createHealthService({ store, eventLog, bus, sandbox: sandbox! }),
@@ -164,7 +182,10 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
         });
         port = (await http.listen()).port;
       },
-      stop: async () => http?.close(),
+      stop: async () => {
+        await http?.close();
+        await stopAll(platformComponents, 5_000);
+      },
     },
   ];
 

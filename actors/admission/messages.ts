@@ -4,6 +4,15 @@ import type { Priority } from '../../system/domain/execution.js';
 /** Replies admission sends to whoever asked for a slot. */
 export type AdmissionReply = { type: 'Queued'; executionId: string; position: number } | { type: 'SlotGranted'; executionId: string };
 
+/** What a Reprioritize did: moved in the line, too late (it holds a slot), or remembered until it asks for one. */
+export interface ReprioritizeReply {
+  executionId: string;
+  outcome: 'moved' | 'active' | 'pending';
+  /** 1-based place in the waiting line after the move; 0 when not waiting. */
+  position: number;
+}
+
+/** The queue as GET /admin/executions/queue reports it. */
 export interface QueueSnapshot {
   queue_depth: number;
   active_count: number;
@@ -16,4 +25,5 @@ export type AdmissionMsg =
   | { type: 'Acquire'; executionId: string; priority: Priority; replyTo: Ref<AdmissionReply> }
   | { type: 'Release'; executionId: string }
   | { type: 'SetMaxConcurrent'; max: number }
+  | { type: 'Reprioritize'; executionId: string; priority: Priority; replyTo: Ref<ReprioritizeReply> }
   | { type: 'Snapshot'; replyTo: Ref<QueueSnapshot> };

@@ -44,3 +44,28 @@ describe('AdmissionQueue', () => {
     expect(q.grant()).toEqual(['a']);
   });
 });
+
+describe('AdmissionQueue.reprioritize', () => {
+  it('moves a waiting entry behind those already waiting at its new priority', () => {
+    const q = new AdmissionQueue(0);
+    q.enqueue('h1', 'high');
+    q.enqueue('n1', 'normal');
+    q.enqueue('bg', 'background');
+    q.enqueue('h2', 'high');
+    expect(q.reprioritize('bg', 'high')).toBe('moved');
+    expect(q.positionOf('bg')).toBe(3);
+    expect(q.snapshot().by_priority).toMatchObject({ high: 3, normal: 1, background: 0 });
+    expect(q.reprioritize('h1', 'low')).toBe('moved');
+    q.setMax(10);
+    expect(q.grant()).toEqual(['h2', 'bg', 'n1', 'h1']);
+  });
+
+  it('reports active and unknown entries without changing anything', () => {
+    const q = new AdmissionQueue(1);
+    q.enqueue('a', 'normal');
+    q.grant();
+    expect(q.reprioritize('a', 'critical')).toBe('active');
+    expect(q.reprioritize('zzz', 'critical')).toBe('unknown');
+    expect(q.snapshot()).toMatchObject({ queue_depth: 0, active_count: 1 });
+  });
+});

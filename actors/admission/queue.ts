@@ -42,10 +42,27 @@ export class AdmissionQueue {
     return 'withdrawn';
   }
 
+  /**
+   * Moves a waiting execution to another priority, behind those already waiting there (as if it had just
+   * arrived with it). Says `active` when it already holds a slot and `unknown` when it is not here.
+   */
+  reprioritize(id: string, priority: Priority): 'moved' | 'active' | 'unknown' {
+    if (this.active.has(id)) return 'active';
+    const current = this.priorities.get(id);
+    if (current === undefined) return 'unknown';
+    const q = this.waiting[priorityRank(current)]!;
+    q.splice(q.indexOf(id), 1);
+    this.waiting[priorityRank(priority)]!.push(id);
+    this.priorities.set(id, priority);
+    return 'moved';
+  }
+
+  /** Changes the cap; slots above a lowered cap drain as their holders release them. */
   setMax(max: number): void {
     this.max = max;
   }
 
+  /** 1-based place in the waiting line, 0 when not waiting. */
   positionOf(id: string): number {
     let pos = 0;
     for (const q of this.waiting) {
@@ -56,6 +73,7 @@ export class AdmissionQueue {
     return 0;
   }
 
+  /** Depth, active slots, cap and waiting count per priority (GET /admin/executions/queue). */
   snapshot() {
     const by_priority = Object.fromEntries(PRIORITIES.map((p, i) => [p, this.waiting[i]!.length])) as Record<Priority, number>;
     return {

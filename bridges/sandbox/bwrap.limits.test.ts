@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from '../../system/ports/sandbox.js';
 import { waitFor } from '../../test/support/wait.js';
-import { ownerTag } from './cgroups.js';
+import { ownerTag } from './cgroup-owner.js';
 import { SMALL_LIMITS, TEST_CGROUP_ROOT, runScript, startScript, testSandbox } from './bwrap.fixture.js';
 
 let sb: Sandbox;

@@ -8,7 +8,9 @@ import { access, constants } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SandboxFault, type OutputChunk, type Sandbox, type SandboxHandle, type SandboxOutcome, type SandboxSpec } from '../../system/ports/sandbox.js';
 import { buildBwrapArgs, buildLauncherInput, type RoBind } from './bwrap-args.js';
-import { checkCgroupMount, createOwnerDirs, ownerTag, removeOwnerDirs, removeStaleCgroups, type CgroupLayout } from './cgroups.js';
+import { checkCgroupMount, createOwnerDirs, ownerTag, removeOwnerDirs, removeStaleCgroups } from './cgroup-owner.js';
+import { CgroupPool } from './cgroup-pool.js';
+import type { CgroupLayout } from './cgroups.js';
 import { prepareGo, probeUlimitBlockBytes, sandboxFilesDir, type GoPrep } from './host-setup.js';
 import { nodeSpawn, type SpawnFn } from './process.js';
 import { BwrapRun } from './run.js';
@@ -75,7 +77,7 @@ export async function createBwrapSandbox(opts: BwrapSandboxOptions): Promise<San
   const layout: CgroupLayout = { mount, root: opts.cgroupRoot ?? 'integr8s', owner };
   await removeStaleCgroups(mount, layout.root, owner);
   createOwnerDirs(layout);
-  return new BwrapSandbox({
+  const backend = new BwrapSandbox({
     ...opts,
     bwrapPath,
     layout,
@@ -87,6 +89,16 @@ export async function createBwrapSandbox(opts: BwrapSandboxOptions): Promise<San
       { src: join(etc, 'group'), dest: '/etc/group' },
     ],
   });
+  await backend.standbyStarted();
+  return backend;
+}
+
+/** A script ready to run: what to deliver, plus binds and env of the runtime's host step. */
+interface Prepared {
+  ok: true;
+  script: string;
+  binds: RoBind[];
+  env: Record<string, string>;
 }
 
 interface BackendConfig extends BwrapSandboxOptions {
@@ -103,19 +115,27 @@ class BwrapSandbox implements Sandbox {
   readonly runtimes: InstalledRuntimes;
   private readonly runs = new Map<string, BwrapRun>();
   private readonly seccomp = buildSeccompFilter();
+  private readonly cgroups: CgroupPool;
   private readonly launchers: LauncherPool;
+  private readonly launching = new Set<Promise<SandboxHandle>>();
   private closed = false;
 
   constructor(private readonly cfg: BackendConfig) {
     this.runtimes = cfg.runtimes;
+    this.cgroups = new CgroupPool(cfg.layout, cfg.hostUid ?? 65534);
     this.launchers = new LauncherPool({
       spawn: cfg.spawn ?? nodeSpawn,
-      layout: cfg.layout,
+      cgroups: this.cgroups,
       bwrapPath: cfg.bwrapPath,
       uid: cfg.hostUid ?? 65534,
       gid: cfg.hostGid ?? 65534,
       size: cfg.standby ?? 1,
     });
+  }
+
+  /** Resolves once the first standby launchers are waiting (or failed to start). */
+  standbyStarted(): Promise<void> {
+    return this.launchers.settled();
   }
 
   async start(spec: SandboxSpec): Promise<SandboxHandle> {
@@ -131,6 +151,15 @@ class BwrapSandbox implements Sandbox {
       this.track(BwrapRun.finished(handle, prepared.diagnostics, spec.limits));
       return handle;
     }
+    const launching = this.launch(spec, runtime, prepared);
+    this.launching.add(launching);
+    const forget = (): void => void this.launching.delete(launching);
+    launching.then(forget, forget);
+    return launching;
+  }
+
+  /** Builds the command, takes a launcher and lets it go (close() waits for launches under way, then stops them). */
+  private async launch(spec: SandboxSpec, runtime: InstalledRuntime, prepared: Prepared): Promise<SandboxHandle> {
     let launcherInput: Buffer;
     try {
       const bwrapArgs = buildBwrapArgs({
@@ -148,7 +177,7 @@ class BwrapSandbox implements Sandbox {
     }
     let launcher: Launcher;
     try {
-      launcher = this.launchers.take();
+      launcher = await this.launchers.take();
     } catch (error) {
       throw new SandboxFault(`cannot start a sandbox launcher: ${String(error)}`, { cause: error });
     }
@@ -199,10 +228,13 @@ class BwrapSandbox implements Sandbox {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await Promise.allSettled([...this.launching]);
     const runs = [...this.runs.values()];
+    const cgroupsClosed = this.cgroups.close(); // from now on an ended run's cgroups are removed, not kept
     await this.launchers.close();
     await Promise.all(runs.map((run) => run.stop()));
     await Promise.all(runs.map((run) => run.cleanedUp));
+    await cgroupsClosed;
     this.runs.clear();
     removeOwnerDirs(this.cfg.layout);
   }
@@ -226,10 +258,7 @@ class BwrapSandbox implements Sandbox {
   }
 
   /** The host step of a runtime: the script to deliver plus binds and env, or compiler diagnostics. */
-  private async prepare(
-    runtime: InstalledRuntime,
-    script: string,
-  ): Promise<{ ok: true; script: string; binds: RoBind[]; env: Record<string, string> } | { ok: false; diagnostics: string }> {
+  private async prepare(runtime: InstalledRuntime, script: string): Promise<Prepared | { ok: false; diagnostics: string }> {
     switch (runtime.spec.hostStep) {
       case 'typescript': {
         const t = await transpileTypeScript(script);

@@ -3,7 +3,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CGROUP_CONTROLLERS, RunCgroup, checkCgroupMount, createOwnerDirs, ownerTag, removeOwnerDirs, removeStaleCgroups } from './cgroups.js';
+import { checkCgroupMount, createOwnerDirs, ownerTag, removeOwnerDirs, removeStaleCgroups } from './cgroup-owner.js';
+import { CGROUP_CONTROLLERS, RunCgroup } from './cgroups.js';
 
 const MOUNT = '/sys/fs/cgroup';
 const ROOT = `integr8s-test-cg-${process.pid}`;
@@ -38,7 +39,7 @@ describe('RunCgroup', () => {
   it('creates the run cgroups with limits, lets the given uid join, reports usage and goes away', async () => {
     const layout = { mount: MOUNT, root: ROOT, owner: self };
     createOwnerDirs(layout);
-    const cg = RunCgroup.create(layout, 'run-unit', 65534);
+    const cg = await RunCgroup.create(layout, 'run-unit', 65534);
     cg.applyLimits({ memoryBytes: 64 * 1024 * 1024, pids: 7 });
     expect(readFileSync(join(cg.dirs.memory, 'memory.limit_in_bytes'), 'utf8').trim()).toBe(String(64 * 1024 * 1024));
     expect(readFileSync(join(cg.dirs.pids, 'pids.max'), 'utf8').trim()).toBe('7');

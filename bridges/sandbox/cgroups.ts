@@ -1,10 +1,11 @@
 /**
  * Per-run cgroups (v1: memory, pids, cpuacct) at <mount>/<controller>/<root>/<owner>/<run>. The owner level
- * names the node process (pid and start time), so a later process can tell which cgroups a crashed one left
- * behind and remove them, while cgroups of other live processes sharing the root are left alone.
+ * names the node process (see cgroup-owner.ts); a run's cgroups are named after the run, and recycled for later
+ * runs (see cgroup-pool.ts).
  */
-import { chownSync, existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chown, mkdir, rename, rmdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 
 /** The cgroup v1 controllers every run is placed in. */
 export const CGROUP_CONTROLLERS = ['memory', 'pids', 'cpuacct'] as const;
@@ -31,63 +32,85 @@ export interface CgroupStats {
   pidsMaxHits: number;
 }
 
-/** The name of a live process's owner directory: "<pid>-<start time in clock ticks>"; null if it is gone. */
-export function ownerTag(pid: number = process.pid): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return `${pid}-${fields[19]}`; // field 22 (starttime); fields[0] is field 3
-  } catch {
-    return null;
-  }
-}
-
-/** Checks the v1 controllers are mounted and writable; returns what is missing, or null when all is well. */
-export function checkCgroupMount(mount: string): string | null {
-  for (const c of CGROUP_CONTROLLERS) {
-    if (!existsSync(join(mount, c, 'cgroup.procs'))) return `cgroup v1 controller '${c}' is not mounted at ${join(mount, c)}`;
-  }
-  return null;
-}
-
-/** Backends of this process using each owner dir, so closing one does not pull the dirs from under another. */
-const ownerUsers = new Map<string, number>();
-const ownerKey = (l: CgroupLayout): string => join(l.mount, l.root, l.owner);
-
-/** Creates <root>/<owner> under every controller (counted per backend instance). */
-export function createOwnerDirs(layout: CgroupLayout): void {
-  for (const c of CGROUP_CONTROLLERS) mkdirSync(join(layout.mount, c, layout.root, layout.owner), { recursive: true });
-  ownerUsers.set(ownerKey(layout), (ownerUsers.get(ownerKey(layout)) ?? 0) + 1);
-}
-
-/** The cgroups of one run. */
+/** The cgroups of one run; renamed and reset when recycled for another (see cgroup-pool.ts). */
 export class RunCgroup {
   /** Directory per controller. */
-  readonly dirs: Readonly<Record<Controller, string>>;
+  dirs: Readonly<Record<Controller, string>>;
+  /**
+   * Cumulative counters as they stood when the cgroup was last reset, and the memory a previous run left charged
+   * (see cgroup-pool.ts); stats() reports what came after.
+   */
+  private base = { oomKills: 0, pidsMaxHits: 0, residualBytes: 0 };
 
-  private constructor(dirs: Record<Controller, string>) {
-    this.dirs = dirs;
+  private constructor(private readonly layout: CgroupLayout, name: string) {
+    this.dirs = runDirs(layout, name);
   }
 
   /** Makes the run's cgroups, without limits yet; `uid` may then move itself in. */
-  static create(layout: CgroupLayout, runId: string, uid: number): RunCgroup {
-    const dirs = {} as Record<Controller, string>;
-    for (const c of CGROUP_CONTROLLERS) dirs[c] = join(layout.mount, c, layout.root, layout.owner, runId);
-    const cg = new RunCgroup(dirs);
+  static async create(layout: CgroupLayout, runId: string, uid: number): Promise<RunCgroup> {
+    const cg = new RunCgroup(layout, runId);
+    const dirs = cg.dirs;
     try {
       for (const c of CGROUP_CONTROLLERS) {
-        mkdirSync(dirs[c]);
-        chownSync(join(dirs[c], 'cgroup.procs'), uid, -1);
+        await mkdir(dirname(dirs[c]), { recursive: true }); // the owner dir: another backend of this process may have removed it
+        await mkdir(dirs[c]);
+        await chown(join(dirs[c], 'cgroup.procs'), uid, -1);
       }
-      writeOptional(join(dirs.memory, 'memory.swappiness'), '0');
+      await writeFile(join(dirs.memory, 'memory.swappiness'), '0').catch(() => {}); // not every kernel offers it
     } catch (error) {
-      cg.removeNow();
+      await cg.remove(0);
       throw error;
     }
     return cg;
   }
 
-  /** Sets the run's memory (and memory+swap) and pids limits, and zeroes the usage counters. */
+  /** Renames the cgroups under the same owner (cgroup v1 allows it; members stay); undone if one rename fails. */
+  async rename(name: string): Promise<void> {
+    const next = runDirs(this.layout, name);
+    const done: Controller[] = [];
+    try {
+      for (const c of CGROUP_CONTROLLERS) {
+        await rename(this.dirs[c], next[c]);
+        done.push(c);
+      }
+    } catch (error) {
+      for (const c of done) await rename(next[c], this.dirs[c]).catch(() => {});
+      throw error;
+    }
+    this.dirs = next;
+  }
+
+  /** True when no process is in any of the run's cgroups (a gone cgroup counts as not empty). */
+  isEmpty(): boolean {
+    return CGROUP_CONTROLLERS.every((c) => readOr(join(this.dirs[c], 'cgroup.procs'), null)?.trim() === '');
+  }
+
+  /** Memory still charged to the cgroup (page cache, kernel objects) once its processes are gone; NaN if unknown. */
+  memoryUsageBytes(): number {
+    return Number(readOr(join(this.dirs.memory, 'memory.usage_in_bytes'), 'NaN').trim());
+  }
+
+  /**
+   * Readies an empty cgroup for another run: limits lifted (memory+swap first, it may not be below memory),
+   * peak and failure counters and CPU time zeroed, and a new baseline taken for the counters that only grow and
+   * for the memory still charged (the next run's peak leaves it out).
+   * Small writes that do not wait for the cgroup mutex, so they are done in place.
+   */
+  reset(): void {
+    const m = this.dirs.memory;
+    writeOptional(join(m, 'memory.memsw.limit_in_bytes'), '-1');
+    writeFileSync(join(m, 'memory.limit_in_bytes'), '-1');
+    writeFileSync(join(this.dirs.pids, 'pids.max'), 'max');
+    for (const f of ['memory.max_usage_in_bytes', 'memory.failcnt', 'memory.memsw.max_usage_in_bytes', 'memory.memsw.failcnt']) writeOptional(join(m, f), '0');
+    writeOptional(join(this.dirs.cpuacct, 'cpuacct.usage'), '0');
+    this.base = {
+      oomKills: readKey(join(m, 'memory.oom_control'), 'oom_kill'),
+      pidsMaxHits: readKey(join(this.dirs.pids, 'pids.events'), 'max'),
+      residualBytes: readNumber(join(m, 'memory.usage_in_bytes')),
+    };
+  }
+
+  /** Sets the run's memory (and memory+swap) and pids limits, and zeroes the usage counters (a few small writes). */
   applyLimits(limits: { memoryBytes: number; pids: number }): void {
     const mem = String(limits.memoryBytes);
     writeFileSync(join(this.dirs.memory, 'memory.limit_in_bytes'), mem);
@@ -122,9 +145,9 @@ export class RunCgroup {
   stats(): CgroupStats {
     return {
       cpuNs: this.cpuNs(),
-      peakMemoryBytes: readNumber(join(this.dirs.memory, 'memory.max_usage_in_bytes')),
-      oomKills: readKey(join(this.dirs.memory, 'memory.oom_control'), 'oom_kill'),
-      pidsMaxHits: readKey(join(this.dirs.pids, 'pids.events'), 'max'),
+      peakMemoryBytes: Math.max(0, readNumber(join(this.dirs.memory, 'memory.max_usage_in_bytes')) - this.base.residualBytes),
+      oomKills: Math.max(0, readKey(join(this.dirs.memory, 'memory.oom_control'), 'oom_kill') - this.base.oomKills),
+      pidsMaxHits: Math.max(0, readKey(join(this.dirs.pids, 'pids.events'), 'max') - this.base.pidsMaxHits),
     };
   }
 
@@ -143,66 +166,21 @@ export class RunCgroup {
   async remove(timeoutMs = 2000): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      if (this.removeNow()) return true;
+      if (await this.removeNow()) return true;
       if (Date.now() > deadline) return false;
       this.killAll();
       await new Promise((r) => setTimeout(r, 5));
     }
   }
 
-  private removeNow(): boolean {
-    let all = true;
-    for (const c of CGROUP_CONTROLLERS) all = rmdirQuietly(this.dirs[c]) && all;
-    return all;
+  private async removeNow(): Promise<boolean> {
+    const gone = await Promise.all(CGROUP_CONTROLLERS.map((c) => rmdir(this.dirs[c]).then(() => true, (e: NodeJS.ErrnoException) => e.code === 'ENOENT')));
+    return gone.every(Boolean);
   }
 }
 
-/**
- * Removes cgroups under `root` left by node processes that are gone (owner dirs whose process died), killing
- * anything still inside. Returns how many run cgroups were removed.
- */
-export async function removeStaleCgroups(mount: string, root: string, self: string): Promise<number> {
-  let removed = 0;
-  for (const c of CGROUP_CONTROLLERS) {
-    const base = join(mount, c, root);
-    for (const owner of listDirs(base)) {
-      if (owner === self) continue;
-      const m = /^(\d+)-(\d+)$/.exec(owner);
-      if (!m || ownerTag(Number(m[1])) === owner) continue;
-      for (const run of listDirs(join(base, owner))) {
-        const dir = join(base, owner, run);
-        for (let i = 0; i < 200 && !rmdirQuietly(dir); i++) {
-          for (const pid of readPids(dir)) killQuietly(pid);
-          await new Promise((r) => setTimeout(r, 5));
-        }
-        if (!existsSync(dir)) removed++;
-      }
-      rmdirQuietly(join(base, owner));
-    }
-  }
-  return removed;
-}
-
-/** Removes this process's owner dirs once the last backend instance using them is closed. */
-export function removeOwnerDirs(layout: CgroupLayout): void {
-  const users = (ownerUsers.get(ownerKey(layout)) ?? 1) - 1;
-  if (users > 0) {
-    ownerUsers.set(ownerKey(layout), users);
-    return;
-  }
-  ownerUsers.delete(ownerKey(layout));
-  for (const c of CGROUP_CONTROLLERS) rmdirQuietly(join(layout.mount, c, layout.root, layout.owner));
-}
-
-function listDirs(dir: string): string[] {
-  try {
-    return readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
-  } catch {
-    return [];
-  }
-}
-
-function readPids(dir: string): number[] {
+/** Pids listed in a cgroup dir's cgroup.procs; empty when it is gone. */
+export function readPids(dir: string): number[] {
   try {
     return readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
   } catch {
@@ -222,14 +200,24 @@ function readNumber(file: string): number {
 /** Reads `key value` lines (memory.oom_control, pids.events) and returns the value of `key`, 0 if absent. */
 function readKey(file: string, key: string): number {
   try {
-    for (const line of readFileSync(file, 'utf8').split('\n')) {
-      const [k, v] = line.trim().split(/\s+/);
-      if (k === key) return Number(v) || 0;
-    }
+    return keyOf(readFileSync(file, 'utf8'), key);
   } catch {
-    // the file is optional on older kernels
+    return 0; // the file is optional on older kernels
+  }
+}
+
+function keyOf(text: string, key: string): number {
+  for (const line of text.split('\n')) {
+    const [k, v] = line.trim().split(/\s+/);
+    if (k === key) return Number(v) || 0;
   }
   return 0;
+}
+
+function runDirs(layout: CgroupLayout, name: string): Record<Controller, string> {
+  const dirs = {} as Record<Controller, string>;
+  for (const c of CGROUP_CONTROLLERS) dirs[c] = join(layout.mount, c, layout.root, layout.owner, name);
+  return dirs;
 }
 
 function writeOptional(file: string, value: string): void {
@@ -240,16 +228,16 @@ function writeOptional(file: string, value: string): void {
   }
 }
 
-function rmdirQuietly(dir: string): boolean {
+function readOr<T>(file: string, fallback: T): string | T {
   try {
-    rmdirSync(dir);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ENOENT';
+    return readFileSync(file, 'utf8');
+  } catch {
+    return fallback;
   }
 }
 
-function killQuietly(pid: number): void {
+/** SIGKILLs `pid`, ignoring a process that is already gone. */
+export function killQuietly(pid: number): void {
   if (!Number.isInteger(pid) || pid <= 1) return;
   try {
     process.kill(pid, 'SIGKILL');

@@ -39,6 +39,7 @@ export class BwrapRun {
   private readonly stderr: CappedOutput;
   private child: ChildProcess | null = null;
   private cgroup: RunCgroup | null = null;
+  private release: () => Promise<void> = async () => {};
   private settle!: { resolve: (o: SandboxOutcome) => void; reject: (e: unknown) => void };
   private ended = false;
   private stopped = false;
@@ -77,17 +78,19 @@ export class BwrapRun {
 
   /** Sets the run's cgroup limits and lets the launcher go; throws SandboxFault if the launcher is unusable. */
   static launch(input: LaunchInput): BwrapRun {
-    const { child, cgroup } = input.launcher;
+    const { child, cgroup, release } = input.launcher;
     const run = new BwrapRun(input.handle, input.limits.outputBytes);
     run.child = child;
     run.cgroup = cgroup;
+    let given: Promise<void> | null = null;
+    run.release = () => (given ??= release()); // once: a fault after the normal end must not return the cgroups twice
     try {
       if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) throw new Error('launcher is not running');
       // two more pids than asked: bwrap's monitor and the sandbox's init
       cgroup.applyLimits({ memoryBytes: input.limits.memoryBytes, pids: input.limits.pids + 2 });
     } catch (error) {
       child.kill('SIGKILL');
-      void cgroup.remove();
+      void cgroup.drain().then(release);
       throw new SandboxFault(`cannot start sandbox ${input.handle.id}: ${String(error)}`, { cause: error });
     }
     const startedAt = performance.now();
@@ -101,7 +104,7 @@ export class BwrapRun {
     return run;
   }
 
-  /** Resolves once the run's cgroups are removed (or removal gave up). */
+  /** Resolves once the run's cgroups are given back (recycled, removed, or removal gave up). */
   get cleanedUp(): Promise<unknown> {
     return this.outcome.then(
       () => this.removal,
@@ -171,7 +174,7 @@ export class BwrapRun {
       return;
     }
     const stats = cgroup.stats();
-    this.removal = cgroup.remove();
+    this.removal = this.release(); // reused by a later run, or removed
     const exitCode = code ?? 128 + (signal ? constants.signals[signal] : 0);
     const stderr = this.stderr.text();
     const ownFailure =
@@ -210,7 +213,7 @@ export class BwrapRun {
     if (this.ended) return;
     this.ended = true;
     this.listeners.clear();
-    if (this.cgroup) this.removal = this.cgroup.remove();
+    if (this.cgroup) this.removal = this.release();
     this.settle.reject(fault);
   }
 }

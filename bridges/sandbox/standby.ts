@@ -6,7 +6,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { buildLauncher } from './bwrap-args.js';
-import { RunCgroup, type CgroupLayout } from './cgroups.js';
+import type { CgroupPool } from './cgroup-pool.js';
+import type { RunCgroup } from './cgroups.js';
 import type { SpawnFn } from './process.js';
 
 /** Launcher descriptor bwrap copies the script from (0-2 are stdio). */
@@ -22,12 +23,14 @@ export interface Launcher {
   id: string;
   child: ChildProcess;
   cgroup: RunCgroup;
+  /** Gives the cgroups back once every process of the run is gone (see CgroupPool.release). */
+  release: () => Promise<void>;
 }
 
 /** What starting launchers needs. */
 export interface LauncherPoolConfig {
   spawn: SpawnFn;
-  layout: CgroupLayout;
+  cgroups: CgroupPool;
   bwrapPath: string;
   /** Unprivileged host uid/gid the launcher and bwrap run as. */
   uid: number;
@@ -39,6 +42,8 @@ export interface LauncherPoolConfig {
 /** Keeps `size` launchers waiting and hands them out. */
 export class LauncherPool {
   private readonly idle: Launcher[] = [];
+  /** Launchers being started (cgroups taken, process spawned); close() waits for them. */
+  private readonly starting = new Set<Promise<Launcher>>();
   private closed = false;
   private refill: NodeJS.Immediate | null = null;
 
@@ -46,42 +51,61 @@ export class LauncherPool {
     this.fill();
   }
 
-  /** A waiting launcher, or a new one; throws (cgroup or spawn trouble) when none can be started. */
-  take(): Launcher {
+  /** A waiting launcher, or a new one; rejects (cgroup or spawn trouble) when none can be started. */
+  async take(): Promise<Launcher> {
     let launcher: Launcher | undefined;
     while ((launcher = this.idle.shift())) {
       if (isUsable(launcher.child)) break;
       void this.discard(launcher);
     }
-    launcher ??= this.start();
+    launcher ??= await this.startTracked();
     setRef(launcher.child, true);
     this.refill ??= setImmediate(() => {
       this.refill = null;
       this.fill();
-    });
+    }); // after the caller has launched the run
     return launcher;
   }
 
-  /** Kills the waiting launchers and removes their cgroups. */
+  /** Resolves once the launchers being started have come up (or failed to). */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.starting]);
+  }
+
+  /** Kills the waiting launchers and gives back their cgroups. */
   async close(): Promise<void> {
     this.closed = true;
     if (this.refill) clearImmediate(this.refill);
+    await Promise.allSettled([...this.starting]);
     await Promise.all(this.idle.splice(0).map((l) => this.discard(l)));
   }
 
+  /** Starts launchers in the background until `size` are waiting or on their way. */
   private fill(): void {
-    while (!this.closed && this.idle.length < this.cfg.size) {
-      try {
-        this.idle.push(this.start());
-      } catch {
-        return; // a run will start one on demand and report the trouble
-      }
+    while (!this.closed && this.idle.length + this.starting.size < this.cfg.size) {
+      this.startTracked().then(
+        (launcher) => this.idle.push(launcher),
+        () => {}, // a run will start one on demand and report the trouble
+      );
     }
   }
 
-  private start(): Launcher {
+  /** start(), counted in `starting`; a launcher that comes up after close() is discarded (and the promise rejects). */
+  private startTracked(): Promise<Launcher> {
+    const p = this.start().then(async (launcher) => {
+      if (!this.closed) return launcher;
+      await this.discard(launcher);
+      throw new Error('launcher pool is closed');
+    });
+    this.starting.add(p);
+    const forget = (): void => void this.starting.delete(p);
+    p.then(forget, forget);
+    return p;
+  }
+
+  private async start(): Promise<Launcher> {
     const id = `run-${randomBytes(8).toString('hex')}`;
-    const cgroup = RunCgroup.create(this.cfg.layout, id, this.cfg.uid);
+    const cgroup = await this.cfg.cgroups.take(id);
     const launcher = buildLauncher({
       cgroupProcs: cgroup.procsFiles(),
       bwrapPath: this.cfg.bwrapPath,
@@ -97,18 +121,19 @@ export class LauncherPool {
         env: { PATH: '/usr/bin:/bin' },
       });
     } catch (error) {
-      void cgroup.remove();
+      void this.cfg.cgroups.release(cgroup);
       throw error;
     }
     child.on('error', () => {}); // seen through isUsable / by the run that takes it
     for (const fd of [SCRIPT_FD, SECCOMP_FD, ARGS_FD]) (child.stdio[fd] as NodeJS.EventEmitter).on('error', () => {});
     setRef(child, false); // a waiting launcher must not keep the node process alive
-    return { id, child, cgroup };
+    return { id, child, cgroup, release: () => this.cfg.cgroups.release(cgroup) };
   }
 
   private async discard(launcher: Launcher): Promise<void> {
     launcher.child.kill('SIGKILL');
-    await launcher.cgroup.remove();
+    await launcher.cgroup.drain();
+    await launcher.release();
   }
 }
 

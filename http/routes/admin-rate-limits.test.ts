@@ -170,7 +170,7 @@ describe('admin rate-limit routes', () => {
       '^/api/v1/auth/.* 20',
       '^/api/v1/admin/.* 100',
       '^/api/v1/events/.* 5',
-      '^/api/v1/.* 60',
+      '^/api/v1/(?!health/).* 60',
     ]);
   });
 

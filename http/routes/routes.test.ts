@@ -52,14 +52,14 @@ describe('execution routes', () => {
     expect(await res.json()).toMatchObject({ type: 'ValidationError', errors: [{ field: 'lang' }] });
   });
 
-  it('submits with the Idempotency-Key and an anonymous caller', async () => {
+  it('submits with the Idempotency-Key as the signed-in caller', async () => {
     const { base, executions } = await start();
     const res = await execute(base, { script: 'print(1)', lang: 'python', lang_version: '3.11' }, { 'idempotency-key': 'k-1' });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ execution_id: 'exec-1', status: 'queued' });
     expect(executions.submitted[0]).toEqual({
       req: { script: 'print(1)', lang: 'python', lang_version: '3.11', idempotencyKey: 'k-1' },
-      caller: { userId: null, role: 'anonymous', ip: '127.0.0.1' },
+      caller: { userId: 'user-1', role: 'user', ip: '127.0.0.1' },
     });
   });
 

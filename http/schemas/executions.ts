@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import type { SubmitRequest } from '../../system/services/types.js';
+import { EXECUTION_STATUSES, ExecutionRecordSchema } from '../../system/domain/execution.js';
+import { LANGUAGES } from '../../system/domain/runtimes.js';
+import type { ExecutionListQuery, SubmitRequest } from '../../system/services/types.js';
 
 /** Longest script POST /execute accepts, in characters. */
 export const MAX_SCRIPT_CHARS = 50_000;
@@ -30,3 +32,102 @@ export const CancelBody = z
   .optional()
   .transform((body) => ({ reason: body?.reason ?? 'User requested cancellation' }));
 export type CancelBody = z.output<typeof CancelBody>;
+
+/** Query strings as plain objects for zod: one value per name (the last one wins), unknown names dropped by the schema. */
+export function queryRecord(query: URLSearchParams): Record<string, string> {
+  return Object.fromEntries(query);
+}
+
+/** An instant in any form Date understands (ISO 8601 recommended), normalised to ISO UTC. */
+export const Instant = z
+  .string()
+  .refine((s) => s.trim() !== '' && !Number.isNaN(Date.parse(s)), 'expected a date-time like 2024-01-31T12:00:00Z')
+  .transform((s) => new Date(s).toISOString());
+
+/** Paging shared by list endpoints: `limit` 1–`max` (default `def`), `skip` ≥ 0. */
+export const paging = (def: number, max: number) => ({
+  limit: z.coerce.number().int().min(1).max(max).default(def),
+  skip: z.coerce.number().int().min(0).max(1_000_000_000).default(0),
+});
+
+/** GET /user/executions query. */
+export const UserExecutionsQuery = z.object({
+  status: z.enum(EXECUTION_STATUSES).optional(),
+  lang: z.enum(LANGUAGES).optional(),
+  start_time: Instant.optional(),
+  end_time: Instant.optional(),
+  ...paging(50, 200),
+});
+export type UserExecutionsQuery = z.output<typeof UserExecutionsQuery>;
+
+/** Wire → service: the history query. */
+export function toListQuery(q: UserExecutionsQuery): ExecutionListQuery {
+  return {
+    limit: q.limit,
+    skip: q.skip,
+    ...(q.status ? { status: q.status } : {}),
+    ...(q.lang ? { lang: q.lang } : {}),
+    ...(q.start_time ? { from: q.start_time } : {}),
+    ...(q.end_time ? { to: q.end_time } : {}),
+  };
+}
+
+// Response shapes, for the OpenAPI document (the service builds the values).
+
+/** POST /execute and POST /executions/{id}/retry. */
+export const SubmitResponseSchema = z.object({ execution_id: z.string(), status: z.literal('queued') });
+
+/** GET /executions/{id}/result. */
+export const ExecutionResultSchema = ExecutionRecordSchema.pick({
+  execution_id: true,
+  status: true,
+  stdout: true,
+  stderr: true,
+  lang: true,
+  lang_version: true,
+  resource_usage: true,
+  exit_code: true,
+  error_type: true,
+  priority: true,
+  stdout_truncated: true,
+  stderr_truncated: true,
+  created_at: true,
+  start_time: true,
+  end_time: true,
+});
+
+/** One entry of GET /user/executions. */
+export const ExecutionSummarySchema = ExecutionResultSchema.extend({ script: z.string(), user_id: z.string().nullable(), updated_at: z.string() });
+
+/** A page of executions. */
+export const executionPageSchema = <T extends z.ZodType>(item: T) =>
+  z.object({ executions: z.array(item), total: z.number().int(), limit: z.number().int(), skip: z.number().int(), has_more: z.boolean() });
+
+/** POST /executions/{id}/cancel. */
+export const CancelResponseSchema = z.object({
+  execution_id: z.string(),
+  status: z.enum(['cancellation_requested', 'already_cancelled']),
+  message: z.string(),
+  event_id: z.string().nullable(),
+});
+
+/** DELETE /executions/{id}. */
+export const DeleteResponseSchema = z.object({ message: z.string(), execution_id: z.string() });
+
+/** GET /executions/{id}/events: stored events (envelope plus the type's payload fields). */
+export const StoredEventsSchema = z.array(
+  z.looseObject({ event_id: z.string(), event_type: z.string(), event_version: z.string(), timestamp: z.string(), aggregate_id: z.string() }),
+);
+
+/** GET /example-scripts. */
+export const ExampleScriptsSchema = z.object({ scripts: z.record(z.string(), z.string()) });
+
+/** GET /k8s-limits. */
+export const K8sLimitsSchema = z.object({
+  cpu_limit: z.string(),
+  memory_limit: z.string(),
+  cpu_request: z.string(),
+  memory_request: z.string(),
+  execution_timeout: z.number(),
+  supported_runtimes: z.record(z.string(), z.object({ versions: z.array(z.string()), file_ext: z.string() })),
+});

@@ -20,10 +20,17 @@ describe('default rate-limit rules', () => {
       ['^/api/v1/auth/.*', 20, 60],
       ['^/api/v1/admin/.*', 100, 60],
       ['^/api/v1/events/.*', 5, 60],
-      ['^/api/v1/.*', 60, 60],
+      ['^/api/v1/(?!health/).*', 60, 60],
     ]);
     for (const rule of DEFAULT_RATE_LIMIT_RULES) expect(RateLimitRuleSchema.parse(rule)).toEqual(rule);
     expect(new Set(DEFAULT_RATE_LIMIT_RULES.map((r) => r.group)).size).toBe(5);
+  });
+
+  it('never throttle health probes', () => {
+    const rules = compileRules(DEFAULT_RATE_LIMIT_RULES);
+    expect(matchRule(rules, '/api/v1/health/live')).toBeFalsy();
+    expect(matchRule(rules, '/api/v1/health/ready')).toBeFalsy();
+    expect(matchRule(rules, '/api/v1/k8s-limits')?.rule.group).toBe('api');
   });
 
   it('let the specific rules win over the catch-all, whatever order they are listed in', () => {

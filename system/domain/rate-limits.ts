@@ -63,13 +63,16 @@ const rule = (
   enabled: true,
 });
 
-/** The rules every caller gets (API.md): the specific groups outrank the catch-all. */
+/**
+ * The rules every caller gets (API.md): the specific groups outrank the catch-all. The catch-all leaves out
+ * `/api/v1/health/`: liveness and readiness probes (load balancers, Kubernetes) must never be throttled.
+ */
 export const DEFAULT_RATE_LIMIT_RULES: readonly RateLimitRule[] = Object.freeze([
   rule('^/api/v1/execute', 'execution', 10, 40),
   rule('^/api/v1/auth/.*', 'auth', 20, 30),
   rule('^/api/v1/admin/.*', 'admin', 100, 30),
   rule('^/api/v1/events/.*', 'sse', 5, 30),
-  rule('^/api/v1/.*', 'api', 60, 0),
+  rule('^/api/v1/(?!health/).*', 'api', 60, 0),
 ]);
 
 /** A rule with its pattern compiled once. */

@@ -11,7 +11,18 @@ import type { IdempotencyStore } from '../stores/idempotency-store.js';
 import { recordFromRequest } from '../../actors/partitions/record-from-request.js';
 import { EXAMPLE_SCRIPTS } from './example-scripts.js';
 import type { StreamOpener } from './stream-opener.js';
-import type { Caller, CancelResponse, ExecutionService, K8sLimits, SseSink, SubmitRequest, SubmitResponse } from './types.js';
+import type { Filter } from '../ports/document-store.js';
+import type {
+  Caller,
+  CancelResponse,
+  ExecutionListQuery,
+  ExecutionService,
+  ExecutionSummary,
+  K8sLimits,
+  SseSink,
+  SubmitRequest,
+  SubmitResponse,
+} from './types.js';
 
 export interface ExecutionServiceDeps {
   executions: ExecutionStore;
@@ -20,13 +31,32 @@ export interface ExecutionServiceDeps {
   publisher: EventPublisher;
   runtimes: RuntimeCatalogue;
   partitions: number;
+  /** Limits for new runs (from Config and the admin settings in force). */
   limits: () => Limits;
-  /** CPU share a run may use, reported as the Kubernetes-style cpu_limit. */
-  cpuMillicores: number;
+  /** CPU share a run may use, reported as the Kubernetes-style cpu_limit; a function to follow admin settings. */
+  cpuMillicores: number | (() => number);
   streams: StreamOpener;
 }
 
-/** The execution use cases: accept, read, cancel, list events and stream. */
+/** An execution as history lists show it. */
+export function toExecutionSummary(r: ExecutionRecord): ExecutionSummary {
+  return { ...toExecutionResult(r), script: r.script, user_id: r.user_id, updated_at: r.updated_at };
+}
+
+/** The store filter for a user's history query. */
+function historyFilter(userId: string, q: ExecutionListQuery): Filter {
+  const filter: Filter = { user_id: userId };
+  if (q.status) filter['status'] = q.status;
+  if (q.lang) filter['lang'] = q.lang;
+  if (q.from || q.to) filter['created_at'] = { ...(q.from ? { $gte: q.from } : {}), ...(q.to ? { $lte: q.to } : {}) };
+  return filter;
+}
+
+/**
+ * The execution use cases: accept, read, cancel, retry, list, delete, list events and stream.
+ * Deleting removes only the record: the execution's events stay in the event store (it is append-only and is the
+ * audit trail admins browse); they are no longer reachable through /executions/{id}/events, which 404s with the record.
+ */
 export function createExecutionService(deps: ExecutionServiceDeps): ExecutionService {
   const visible = async (id: string, caller: Caller): Promise<ExecutionRecord> => {
     const record = await deps.executions.get(id);
@@ -36,13 +66,13 @@ export function createExecutionService(deps: ExecutionServiceDeps): ExecutionSer
     return record;
   };
 
-  const accept = async (req: SubmitRequest, caller: Caller, lang: ExecutionRecord['lang']): Promise<SubmitResponse> => {
+  const accept = async (req: SubmitRequest, userId: string | null, lang: ExecutionRecord['lang']): Promise<SubmitResponse> => {
     const id = newId();
     const event = stampEvent(
       'execution_requested',
       id,
       { execution_id: id, script: req.script, lang, lang_version: req.lang_version, priority: 'normal' },
-      { user_id: caller.userId },
+      { user_id: userId },
     );
     await deps.executions.create(recordFromRequest(event, partitionOf(id, deps.partitions)));
     await deps.publisher.publish(event);
@@ -53,13 +83,13 @@ export function createExecutionService(deps: ExecutionServiceDeps): ExecutionSer
     async submit(req, caller) {
       const check = checkRuntime(deps.runtimes, req.lang, req.lang_version);
       if (!check.ok) throw errors.validation([{ field: check.field, message: check.message }]);
-      if (!req.idempotencyKey) return accept(req, caller, check.runtime.lang);
+      if (!req.idempotencyKey) return accept(req, caller.userId, check.runtime.lang);
       const key = `${caller.userId ?? `ip:${caller.ip}`}:${req.idempotencyKey}`;
       const claim = await deps.idempotency.claim(key);
       if (claim.kind === 'done') return { execution_id: claim.executionId, status: 'queued' };
       if (claim.kind === 'in_progress') throw errors.conflict('A request with this Idempotency-Key is already being processed');
       try {
-        const res = await accept(req, caller, check.runtime.lang);
+        const res = await accept(req, caller.userId, check.runtime.lang);
         await deps.idempotency.complete(key, res.execution_id);
         return res;
       } catch (err) {
@@ -83,6 +113,34 @@ export function createExecutionService(deps: ExecutionServiceDeps): ExecutionSer
       return { execution_id: id, status: 'cancellation_requested', message: 'Cancellation requested', event_id: event.event_id };
     },
 
+    async retry(id, caller) {
+      const record = await visible(id, caller);
+      if (!isTerminal(record.status)) throw errors.invalidState(`Cannot retry an execution that is ${record.status}`);
+      const check = checkRuntime(deps.runtimes, record.lang, record.lang_version);
+      if (!check.ok) throw errors.invalidState(`Cannot retry: ${check.message}`);
+      return accept({ script: record.script, lang: record.lang, lang_version: record.lang_version }, record.user_id ?? caller.userId, check.runtime.lang);
+    },
+
+    async listOwn(caller, q) {
+      if (caller.userId === null) throw errors.unauthenticated();
+      const filter = historyFilter(caller.userId, q);
+      const [rows, total] = await Promise.all([
+        deps.executions.find(filter, { sort: { created_at: -1 }, limit: q.limit, skip: q.skip }),
+        deps.executions.count(filter),
+      ]);
+      return { executions: rows.map(toExecutionSummary), total, limit: q.limit, skip: q.skip, has_more: q.skip + rows.length < total };
+    },
+
+    async remove(id, caller) {
+      if (caller.role !== 'admin') throw errors.forbidden('Admin access required');
+      const record = await deps.executions.get(id);
+      if (!record) throw errors.notFound('Execution');
+      // Its actors still read and write the record: stop it first.
+      if (!isTerminal(record.status)) throw errors.invalidState(`Cannot delete an execution that is ${record.status}; cancel it first`);
+      if (!(await deps.executions.delete(id))) throw errors.notFound('Execution');
+      return { message: 'Execution deleted successfully', execution_id: id };
+    },
+
     async events(id, caller, opts): Promise<DomainEvent[]> {
       await visible(id, caller);
       return deps.events.forAggregate(id, { eventTypes: opts.eventTypes, limit: opts.limit });
@@ -100,10 +158,11 @@ export function createExecutionService(deps: ExecutionServiceDeps): ExecutionSer
 
     limits(): K8sLimits {
       const l = deps.limits();
+      const cpuMillicores = typeof deps.cpuMillicores === 'function' ? deps.cpuMillicores() : deps.cpuMillicores;
       return {
-        cpu_limit: `${deps.cpuMillicores}m`,
+        cpu_limit: `${cpuMillicores}m`,
         memory_limit: `${Math.round(l.memoryBytes / (1024 * 1024))}Mi`,
-        cpu_request: `${Math.max(1, Math.round(deps.cpuMillicores / 10))}m`,
+        cpu_request: `${Math.max(1, Math.round(cpuMillicores / 10))}m`,
         memory_request: `${Math.round(l.memoryBytes / (4 * 1024 * 1024))}Mi`,
         execution_timeout: Math.round(l.wallMs / 1000),
         supported_runtimes: Object.fromEntries(deps.runtimes.list().map((r) => [r.lang, { versions: r.versions, file_ext: r.fileExt }])),

@@ -1,6 +1,7 @@
 import type { DomainEvent } from '../domain/events.js';
-import type { ExecutionResult } from '../domain/execution.js';
+import type { ExecutionResult, ExecutionStatus } from '../domain/execution.js';
 import type { EventType } from '../domain/events.js';
+import type { Language } from '../domain/runtimes.js';
 
 /** Who is asking: resolved by the HTTP pipeline's auth step. Anonymous until accounts exist. */
 export interface Caller {
@@ -56,6 +57,34 @@ export interface K8sLimits {
   supported_runtimes: Record<string, { versions: string[]; file_ext: string }>;
 }
 
+/** GET /user/executions filters, validated; `from`/`to` bound `created_at` (ISO instants, inclusive). */
+export interface ExecutionListQuery {
+  status?: ExecutionStatus;
+  lang?: Language;
+  from?: string;
+  to?: string;
+  limit: number;
+  skip: number;
+}
+
+/** One execution in a history list: its result plus the script that produced it. */
+export type ExecutionSummary = ExecutionResult & { script: string; user_id: string | null; updated_at: string };
+
+/** A page of a list, as the API returns lists of executions. */
+export interface ExecutionPage<T> {
+  executions: T[];
+  total: number;
+  limit: number;
+  skip: number;
+  has_more: boolean;
+}
+
+/** DELETE /executions/{id}. */
+export interface DeleteExecutionResponse {
+  message: string;
+  execution_id: string;
+}
+
 /** The execution use cases the HTTP layer calls. Throws AppError from the catalogue. */
 export interface ExecutionService {
   submit(req: SubmitRequest, caller: Caller): Promise<SubmitResponse>;
@@ -64,6 +93,12 @@ export interface ExecutionService {
   events(executionId: string, caller: Caller, opts: { eventTypes?: EventType[]; limit: number }): Promise<DomainEvent[]>;
   /** Checks access (throws 404/403 before anything is streamed), then streams the execution's frames into the sink. */
   openStream(executionId: string, caller: Caller, lastEventId: string | null, sink: SseSink): Promise<void>;
+  /** The caller's own executions, newest first (401 without a user). */
+  listOwn(caller: Caller, query: ExecutionListQuery): Promise<ExecutionPage<ExecutionSummary>>;
+  /** A new execution with the same script, language and version, owned by the original's owner; 400 unless it ended. */
+  retry(executionId: string, caller: Caller): Promise<SubmitResponse>;
+  /** Removes a finished execution's record (admin only; 400 unless it ended). Its stored events stay. */
+  remove(executionId: string, caller: Caller): Promise<DeleteExecutionResponse>;
   exampleScripts(): Record<string, string>;
   limits(): K8sLimits;
 }

@@ -191,7 +191,7 @@ describe('bad input', () => {
     expect(missing.body.type).toBe('NotFound');
     const big = await t.api('/execute', { method: 'POST', body: 'x'.repeat(11 * 1024 * 1024), headers: { 'content-type': 'application/json' } });
     expect(big.status).toBe(413);
-    const sse = await fetch(`${t.base}/events/executions/nope`);
+    const sse = await fetch(`${t.base}/events/executions/nope`, { headers: t.session.headers() });
     expect(sse.status).toBe(404);
   });
 });

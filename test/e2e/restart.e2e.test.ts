@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
+import { bypassRateLimits, login, TEST_ADMIN, type Session } from '../support/session.js';
 import { createTempDir, type TempDir } from '../support/temp-dir.js';
 import { waitFor } from '../support/wait.js';
 
@@ -10,14 +11,24 @@ let child: ChildProcess | undefined;
 
 function boot(dataDir: string): ChildProcess {
   const p = spawn(process.execPath, ['--import', 'tsx', 'system/main.ts'], {
-    env: { ...process.env, PORT: String(PORT), DATA_DIR: dataDir, LOG_LEVEL: 'warn', MAX_CONCURRENT_EXECUTIONS: '1', SANDBOX_TIMEOUT_SECONDS: '20' },
+    env: {
+      ...process.env,
+      PORT: String(PORT),
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'warn',
+      MAX_CONCURRENT_EXECUTIONS: '1',
+      SANDBOX_TIMEOUT_SECONDS: '20',
+      ADMIN_USERNAME: TEST_ADMIN.username,
+      ADMIN_PASSWORD: TEST_ADMIN.password,
+    },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   return p;
 }
 
-const json = async (path: string, init?: RequestInit) => {
-  const res = await fetch(base + path, init);
+let session: Session | undefined;
+const json = async (path: string, init: RequestInit = {}) => {
+  const res = await fetch(base + path, { ...init, headers: { ...session?.headers(), ...(init.headers as Record<string, string>) } });
   return { status: res.status, body: (await res.json()) as any };
 };
 
@@ -31,6 +42,8 @@ describe('restart safety', () => {
     dir = await createTempDir('integr8s-restart-');
     child = boot(dir.path);
     await waitFor(async () => (await fetch(`${base}/health/live`)).ok, { timeoutMs: 30_000, message: 'first boot' });
+    session = await login(base, TEST_ADMIN.username, TEST_ADMIN.password);
+    await bypassRateLimits(base, session, session.userId);
 
     const ids: string[] = [];
     for (let i = 0; i < 4; i++) {

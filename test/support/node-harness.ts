@@ -2,6 +2,7 @@ import { pino } from 'pino';
 import { loadConfig } from '../../system/config.js';
 import { startNode, type NodeOptions, type RunningNode } from '../../system/node.js';
 import { readSse, type SseMessage } from './sse-client.js';
+import { bypassRateLimits, login, TEST_ADMIN, type Session } from './session.js';
 import { createTempDir, type TempDir } from './temp-dir.js';
 
 /** A node running in this test process on a free port with its own DATA_DIR. */
@@ -9,6 +10,8 @@ export interface TestNode {
   node: RunningNode;
   dir: TempDir;
   base: string;
+  /** The signed-in admin session every helper below uses. */
+  session: Session;
   /** JSON request to /api/v1; returns status, headers and parsed body. */
   api(path: string, init?: RequestInit & { json?: unknown }): Promise<{ status: number; body: any; headers: Headers }>;
   /** Submits a script and returns its execution id (asserting 200). */
@@ -23,16 +26,29 @@ export interface TestNode {
 /** Starts a node with the given environment overrides (port 0, quiet logs, temp DATA_DIR). */
 export async function startTestNode(env: Record<string, string> = {}, nodeOptions: Omit<NodeOptions, 'log'> = {}): Promise<TestNode> {
   const dir = await createTempDir('integr8s-node-');
-  const config = loadConfig({ PORT: '0', DATA_DIR: dir.path, LOG_LEVEL: 'silent', ...env });
+  const config = loadConfig({
+    PORT: '0',
+    DATA_DIR: dir.path,
+    LOG_LEVEL: 'silent',
+    ADMIN_USERNAME: TEST_ADMIN.username,
+    ADMIN_PASSWORD: TEST_ADMIN.password,
+    ...env,
+  });
   const node = await startNode(config, { ...nodeOptions, log: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }) });
   const base = `http://127.0.0.1:${node.port}/api/v1`;
   const versions = new Map(node.sandbox.runtimes.list().map((r) => [r.lang, r.versions[0]!]));
+  const session = await login(base, TEST_ADMIN.username, TEST_ADMIN.password);
+  await bypassRateLimits(base, session, session.userId);
 
   const api: TestNode['api'] = async (path, init = {}) => {
     const { json, ...rest } = init;
     const res = await fetch(base + path, {
       ...rest,
-      headers: { ...(json !== undefined ? { 'content-type': 'application/json' } : {}), ...(rest.headers as Record<string, string>) },
+      headers: {
+        ...session.headers(),
+        ...(json !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...(rest.headers as Record<string, string>),
+      },
       ...(json !== undefined ? { body: JSON.stringify(json) } : {}),
     });
     const text = await res.text();
@@ -50,7 +66,7 @@ export async function startTestNode(env: Record<string, string> = {}, nodeOption
     return res.body.execution_id as string;
   };
   const stream: TestNode['stream'] = async (id, headers = {}, timeoutMs = 30_000) =>
-    (await readSse(`${base}/events/executions/${id}`, { headers, timeoutMs })).messages;
+    (await readSse(`${base}/events/executions/${id}`, { headers: { ...session.headers(), ...headers }, timeoutMs })).messages;
   const run: TestNode['run'] = async (script, lang, version) => {
     const id = await submit(script, lang, version);
     await stream(id);
@@ -60,6 +76,7 @@ export async function startTestNode(env: Record<string, string> = {}, nodeOption
     node,
     dir,
     base,
+    session,
     api,
     submit,
     stream,

@@ -1,0 +1,214 @@
+/**
+ * npm run bench:http — HTTP overhead of our server against a minimal Fastify server and a bare uWebSockets.js
+ * handler, all in this run, on loopback, measured with wrk (autocannon if wrk is missing):
+ *   1. GET /api/v1/health/live
+ *   2. GET /api/v1/user/executions?limit=20 as a signed-in user with 20 stored executions: the same session check
+ *      (access_token cookie → JWT verify → user and revocation lookup), zod validation and SQLite read in all three.
+ * BENCH_AUTH=header swaps the session for the test header (x-test-user), to see what the session check costs.
+ * Figures and target ratios are printed, not asserted.
+ * The servers take turns for BENCH_ROUNDS rounds and the median of each is printed, so background load on a shared
+ * machine hits all three alike. Environment: BENCH_SECONDS (4), BENCH_ROUNDS (3), BENCH_CONNECTIONS (64),
+ * BENCH_WARMUP_SECONDS (2, once per server and endpoint).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import Fastify from 'fastify';
+import uWS from 'uWebSockets.js';
+import { parseInput } from '../http/errors.js';
+import { UserExecutionsQuery, queryRecord, toListQuery } from '../http/schemas/executions.js';
+import type { CallerResolver } from '../http/pipeline.js';
+import { TEST_USER_HEADER, testCallerResolver } from '../http/test-caller.js';
+import { PasswordHasher } from '../system/security/passwords.js';
+import { resolveSecretKey } from '../system/security/secret-key.js';
+import { ACCESS_COOKIE, SessionTokens } from '../system/security/sessions.js';
+import { AccountService, createCallerResolver, createCsrfVerifier } from '../system/services/accounts.js';
+import { RevokedSessions, UserStore } from '../system/stores/user-store.js';
+import { startHttpStack, type HttpStack, type StackAuth } from '../test/support/http-stack.js';
+
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 4);
+const ROUNDS = Math.max(1, Number(process.env['BENCH_ROUNDS'] ?? 3));
+const WARMUP = Number(process.env['BENCH_WARMUP_SECONDS'] ?? 2);
+const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 64);
+const SESSIONS = process.env['BENCH_AUTH'] !== 'header';
+const LIVE = '/api/v1/health/live';
+const READ = '/api/v1/user/executions?limit=20';
+
+interface Figures {
+  rps: number;
+  p99Ms: number;
+}
+type Tool = { kind: 'wrk' } | { kind: 'autocannon'; bin: string };
+
+function findTool(): Tool | null {
+  if (spawnSync('wrk', ['--version']).error === undefined) return { kind: 'wrk' };
+  const local = 'node_modules/.bin/autocannon';
+  if (existsSync(local)) return { kind: 'autocannon', bin: local };
+  return null;
+}
+
+function run(cmd: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} exited ${code}: ${out}`))));
+  });
+}
+
+const toMs = (value: string, unit: string) => Number(value) * ({ us: 0.001, ms: 1, s: 1000 }[unit] ?? Number.NaN);
+
+/** Loads one URL for `seconds` and returns requests/s and p99 latency. */
+async function load(tool: Tool, url: string, seconds: number, headers: Record<string, string>): Promise<Figures> {
+  if (tool.kind === 'wrk') {
+    const h = Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
+    const out = await run('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', ...h, url]);
+    const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
+    const p99 = /^\s+99%\s+([\d.]+)(us|ms|s)\s*$/m.exec(out);
+    const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(out);
+    if (!rps || !p99) throw new Error(`cannot read wrk output:\n${out}`);
+    if (non2xx) throw new Error(`${non2xx[1]} non-2xx responses from ${url}`);
+    return { rps: Number(rps[1]), p99Ms: toMs(p99[1]!, p99[2]!) };
+  }
+  const h = Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}=${v}`]);
+  const out = JSON.parse(await run(tool.bin, ['-c', String(CONNECTIONS), '-d', String(seconds), '-j', ...h, url])) as {
+    requests: { average: number };
+    latency: { p99: number };
+    non2xx: number;
+  };
+  if (out.non2xx) throw new Error(`${out.non2xx} non-2xx responses from ${url}`);
+  return { rps: out.requests.average, p99Ms: out.latency.p99 };
+}
+
+/** The same work as our routes, on Fastify with no plugins: resolve the caller, validate the query, call the service. */
+async function startFastify(s: HttpStack, resolve: CallerResolver, live: () => unknown): Promise<{ port: number; close(): Promise<void> }> {
+  const app = Fastify({ logger: false });
+  app.get(LIVE, async () => live());
+  app.get('/api/v1/user/executions', async (req, reply) => {
+    const caller = await resolve({ headers: req.headers as Record<string, string>, ip: req.ip });
+    if (caller.userId === null) return reply.code(401).send({ detail: 'Not authenticated', type: 'Unauthenticated' });
+    const query = parseInput(UserExecutionsQuery, queryRecord(new URLSearchParams(req.url.split('?')[1] ?? '')));
+    return s.executions.listOwn(caller, toListQuery(query));
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  return { port: typeof address === 'object' && address ? address.port : 0, close: () => app.close() };
+}
+
+/** A bare uWS app with the same two handlers and nothing in front of them. */
+function startBareUws(s: HttpStack, resolve: CallerResolver, live: () => unknown): Promise<{ port: number; close(): void }> {
+  const app = uWS.App();
+  app.get(LIVE, (res) => {
+    res.cork(() => res.writeHeader('content-type', 'application/json').end(JSON.stringify(live())));
+  });
+  app.get('/api/v1/user/executions', (res, req) => {
+    let aborted = false;
+    res.onAborted(() => (aborted = true));
+    const headers = { cookie: req.getHeader('cookie'), [TEST_USER_HEADER]: req.getHeader(TEST_USER_HEADER) };
+    const query = new URLSearchParams(req.getQuery() ?? '');
+    void (async () => {
+      const caller = await resolve({ headers, ip: '127.0.0.1' });
+      if (caller.userId === null) {
+        if (!aborted) res.cork(() => res.writeStatus('401 Unauthorized').end());
+        return;
+      }
+      const page = await s.executions.listOwn(caller, toListQuery(parseInput(UserExecutionsQuery, queryRecord(query))));
+      if (!aborted) res.cork(() => res.writeHeader('content-type', 'application/json').end(JSON.stringify(page)));
+    })().catch(() => {
+      if (!aborted) res.cork(() => res.writeStatus('500 Internal Server Error').end());
+    });
+  });
+  return new Promise((ok, fail) =>
+    app.listen('127.0.0.1', 0, (socket) => {
+      if (!socket) return fail(new Error('bare uWS cannot listen'));
+      ok({ port: uWS.us_socket_local_port(socket as unknown as uWS.us_socket), close: () => uWS.us_listen_socket_close(socket) });
+    }),
+  );
+}
+
+const fmt = (f: Figures) => `${f.rps.toFixed(0).padStart(8)} req/s   p99 ${f.p99Ms.toFixed(2).padStart(7)} ms`;
+const ratio = (a: Figures, b: Figures) => a.rps / b.rps;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function main(): Promise<void> {
+  const tool = findTool();
+  if (!tool) {
+    console.error('wrk is not installed. Install it with:  apt-get install -y wrk   (Debian), or add autocannon to node_modules.');
+    process.exit(1);
+  }
+  let accounts: AccountService | null = null;
+  const sessions: StackAuth = async ({ store, config, settings }) => {
+    const tokens = new SessionTokens(await resolveSecretKey(config));
+    accounts = new AccountService({ users: new UserStore(store), revoked: new RevokedSessions(store), tokens, passwords: new PasswordHasher(), settings });
+    return { resolveCaller: createCallerResolver(accounts), csrf: createCsrfVerifier(tokens) };
+  };
+  const s = await startHttpStack({}, [], SESSIONS ? sessions : undefined);
+  let resolve: CallerResolver = testCallerResolver();
+  let userId = 'bench';
+  let credentials: Record<string, string> = { [TEST_USER_HEADER]: `${userId}:user` };
+  if (accounts) {
+    const a: AccountService = accounts;
+    userId = (await a.register({ username: 'bench', email: 'bench@example.com', password: 'bench-password-1' })).user_id;
+    const { session } = await a.login('bench', 'bench-password-1');
+    credentials = { cookie: `${ACCESS_COOKIE}=${session.accessToken}` };
+    resolve = createCallerResolver(a);
+  }
+  for (let i = 0; i < 20; i++) await s.seed(userId, { status: 'completed', stdout: `run ${i}\n`, stderr: '', exit_code: 0 });
+  const started = Date.now();
+  const live = () => ({ status: 'ok', uptime_seconds: Math.round((Date.now() - started) / 1000), timestamp: new Date().toISOString() });
+  const fastify = await startFastify(s, resolve, live);
+  const bare = await startBareUws(s, resolve, live);
+  const servers = { 'integr8s (uWS + pipeline)': s.port, 'fastify (minimal)': fastify.port, 'bare uWS (no pipeline)': bare.port } as const;
+  const how = SESSIONS ? 'the session cookie (JWT + user lookup)' : 'the test header';
+  console.log(`tool ${tool.kind}, ${CONNECTIONS} connections, ${SECONDS} s per run, loopback; caller from ${how}`);
+
+  const results: Record<string, Record<string, Figures>> = {};
+  for (const [label, path, headers] of [
+    ['GET /health/live', LIVE, {}],
+    ['GET /user/executions?limit=20 (signed in, 20 stored)', READ, credentials],
+  ] as const) {
+    console.log(`\n## ${label} (median of ${ROUNDS} interleaved rounds)`);
+    const runs: Record<string, Figures[]> = {};
+    for (const [name, port] of Object.entries(servers)) {
+      const url = `http://127.0.0.1:${port}${path}`;
+      const probe = await fetch(url, { headers });
+      if (probe.status !== 200) throw new Error(`${name} answered ${probe.status} for ${path}`);
+      await load(tool, url, WARMUP, headers);
+      runs[name] = [];
+    }
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [name, port] of Object.entries(servers)) runs[name]!.push(await load(tool, `http://127.0.0.1:${port}${path}`, SECONDS, headers));
+    }
+    results[label] = {};
+    for (const [name, figures] of Object.entries(runs)) {
+      const f = { rps: median(figures.map((x) => x.rps)), p99Ms: median(figures.map((x) => x.p99Ms)) };
+      results[label]![name] = f;
+      const spread = `rps ${Math.min(...figures.map((x) => x.rps)).toFixed(0)}–${Math.max(...figures.map((x) => x.rps)).toFixed(0)}`;
+      console.log(`${name.padEnd(28)} ${fmt(f)}   (${spread})`);
+    }
+  }
+
+  const [liveRes, readRes] = Object.values(results) as [Record<string, Figures>, Record<string, Figures>];
+  const [ours, fast, raw] = Object.keys(servers);
+  const targets: Array<[string, number, number]> = [
+    ['health/live: ours / bare uWS', ratio(liveRes[ours!]!, liveRes[raw!]!), 0.7],
+    ['health/live: ours / Fastify', ratio(liveRes[ours!]!, liveRes[fast!]!), 1.8],
+    ['authenticated read: ours / Fastify', ratio(readRes[ours!]!, readRes[fast!]!), 1.5],
+    ['authenticated read: ours / bare uWS', ratio(readRes[ours!]!, readRes[raw!]!), 0],
+  ];
+  console.log('\n## ratios (requests/s)');
+  for (const [name, value, target] of targets) {
+    console.log(`${name.padEnd(38)} ${value.toFixed(2)}${target ? `   target ≥ ${target}  ${value >= target ? 'met' : 'MISSED'}` : ''}`);
+  }
+
+  // Let wrk's last connections finish before the store closes under them.
+  await new Promise((r) => setTimeout(r, 300));
+  bare.close();
+  await fastify.close();
+  await s.close();
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

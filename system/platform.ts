@@ -1,0 +1,141 @@
+import type { Logger } from 'pino';
+import type { AdmissionClient } from '../actors/admission/client.js';
+import { adminExecutionRoutes } from '../http/routes/admin-executions.js';
+import { adminRateLimitRoutes } from '../http/routes/admin-rate-limits.js';
+import { adminSettingsRoutes } from '../http/routes/admin-settings.js';
+import { adminUserRoutes } from '../http/routes/admin-users.js';
+import { authRoutes } from '../http/routes/auth.js';
+import { docsRoutes } from '../http/routes/docs.js';
+import { notificationRoutes } from '../http/routes/notifications.js';
+import { scriptRoutes } from '../http/routes/scripts.js';
+import { userSettingsRoutes } from '../http/routes/user-settings.js';
+import type { HttpServerDeps, RouteGroup } from '../http/server.js';
+import type { Component } from './components.js';
+import type { Config } from './config.js';
+import { EXECUTION_STATUSES } from './domain/execution.js';
+import { createMemoryRateLimitStore } from './embedded/rate-limit-store.js';
+import { TOPICS } from './events/topics.js';
+import type { DocumentStore } from './ports/document-store.js';
+import type { Consumer, EventLog } from './ports/event-log.js';
+import type { FanoutBus } from './ports/fanout-bus.js';
+import { PasswordHasher } from './security/passwords.js';
+import { resolveSecretKey } from './security/secret-key.js';
+import { SessionTokens } from './security/sessions.js';
+import { AccountService, createCallerResolver, createCsrfVerifier } from './services/accounts.js';
+import { createAdminExecutionService } from './services/admin-executions.js';
+import { applySettings, openAdminSettings, type AdminSettingsService } from './services/admin-settings.js';
+import { AdminUserService } from './services/admin-users.js';
+import { createHttpDeliverer } from './services/notification-delivery.js';
+import { createNotificationService, notificationRecordHandler } from './services/notifications.js';
+import { createRateLimitService } from './services/rate-limits.js';
+import { createScriptService } from './services/scripts.js';
+import { createUserSettingsService } from './services/user-settings.js';
+import type { RuntimeCatalogue } from './domain/runtimes.js';
+import { AdminSettingsStore } from './stores/admin-settings-store.js';
+import type { ExecutionStore } from './stores/execution-store.js';
+import { NotificationStore } from './stores/notification-store.js';
+import { ScriptStore } from './stores/script-store.js';
+import { SettingsStore } from './stores/settings-store.js';
+import { RevokedSessions, UserStore } from './stores/user-store.js';
+
+/** The run-time admin settings, opened before the actors so new runs use their limits. */
+export function openSettings(config: Config, store: DocumentStore, log: Logger): Promise<AdminSettingsService> {
+  return openAdminSettings({ store: new AdminSettingsStore(store), config, log });
+}
+
+export interface PlatformDeps {
+  config: Config;
+  store: DocumentStore;
+  bus: FanoutBus;
+  eventLog: EventLog;
+  executions: ExecutionStore;
+  settings: AdminSettingsService;
+  admission: AdmissionClient;
+  runtimes: RuntimeCatalogue;
+  log: Logger;
+}
+
+/** What the HTTP platform adds to a node: the pipeline's auth, CSRF and rate-limit steps, route groups, components. */
+export interface Platform {
+  pipeline: Pick<HttpServerDeps, 'resolveCaller' | 'csrf' | 'rateLimiter'>;
+  routes: RouteGroup[];
+  /** Background parts with a lifecycle (the notification consumer, the rate-limit counters). */
+  components: Component[];
+}
+
+/** Builds accounts, rate limits, scripts, settings, notifications and the admin API on the node's stores. */
+export async function buildPlatform(d: PlatformDeps): Promise<Platform> {
+  const { store, settings, log } = d;
+  applySettings(settings.current(), hooks(d));
+  settings.onChange((next) => applySettings(next, hooks(d)));
+
+  const tokens = new SessionTokens(await resolveSecretKey(d.config));
+  const passwords = new PasswordHasher();
+  const users = new UserStore(store);
+  const accounts = new AccountService({ users, revoked: new RevokedSessions(store), tokens, passwords, settings: settings.current });
+  if (d.config.admin) await accounts.ensureAdmin(d.config.admin.username, d.config.admin.password);
+
+  const counters = createMemoryRateLimitStore();
+  const rateLimits = createRateLimitService({ store, counters, onError: (err, what) => log.warn({ err, what }, 'rate limiting degraded') });
+  const scripts = createScriptService({ scripts: new ScriptStore(store), runtimes: d.runtimes });
+  const userSettings = createUserSettingsService({ store: new SettingsStore(store) });
+  const notifications = createNotificationService({
+    store: new NotificationStore(store),
+    bus: d.bus,
+    preferences: async (userId) => (await userSettings.get(userId)).notifications,
+    deliverer: createHttpDeliverer(),
+    executionLang: async (id) => (await d.executions.get(id))?.lang ?? null,
+    log,
+  });
+  const adminUsers = new AdminUserService({
+    users,
+    passwords,
+    settings: settings.current,
+    executionStats: async (userId) => {
+      const counts = await Promise.all(EXECUTION_STATUSES.map((status) => d.executions.count({ user_id: userId, status })));
+      return {
+        total: counts.reduce((a, b) => a + b, 0),
+        by_status: Object.fromEntries(EXECUTION_STATUSES.map((s, i) => [s, counts[i]!] as const).filter(([, n]) => n > 0)),
+      };
+    },
+    onUserDeleted: [scripts.deleteAllFor, userSettings.deleteAllFor, notifications.deleteAllFor],
+  });
+  const adminExecutions = createAdminExecutionService({ executions: d.executions, admission: d.admission });
+
+  let consumer: Consumer | undefined;
+  return {
+    pipeline: { resolveCaller: createCallerResolver(accounts), csrf: createCsrfVerifier(tokens), rateLimiter: rateLimits },
+    routes: [
+      authRoutes({ accounts }),
+      scriptRoutes({ scripts }),
+      userSettingsRoutes({ settings: userSettings }),
+      notificationRoutes({ notifications }),
+      adminUserRoutes({ adminUsers }),
+      adminExecutionRoutes(adminExecutions),
+      adminSettingsRoutes(settings),
+      adminRateLimitRoutes({ rateLimits }),
+      docsRoutes(),
+    ],
+    components: [
+      {
+        name: 'notification-consumer',
+        start: async () => {
+          consumer = await d.eventLog.consume({ group: 'notifications', topics: [TOPICS.executionEvents] }, notificationRecordHandler(notifications));
+        },
+        stop: async () => {
+          await consumer?.stop();
+          await counters.close();
+        },
+      },
+    ],
+  };
+}
+
+function hooks(d: PlatformDeps) {
+  return {
+    setMaxConcurrent: (n: number) => d.admission.setMaxConcurrent(n),
+    setLogLevel: (level: string) => {
+      d.log.level = level;
+    },
+  };
+}
