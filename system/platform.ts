@@ -66,8 +66,9 @@ export interface Platform {
 /** Builds accounts, rate limits, scripts, settings, notifications and the admin API on the node's stores. */
 export async function buildPlatform(d: PlatformDeps): Promise<Platform> {
   const { store, settings, log } = d;
-  applySettings(settings.current(), hooks(d));
-  settings.onChange((next) => applySettings(next, hooks(d)));
+  // At boot only what admins overrode is pushed; the node already runs with Config's values.
+  applySettings(settings.current(), hooks(d), settings.defaults());
+  settings.onChange((next, prev) => applySettings(next, hooks(d), prev));
 
   const tokens = new SessionTokens(await resolveSecretKey(d.config));
   const passwords = new PasswordHasher();
