@@ -3,7 +3,7 @@ import type { ExecutionResult, ExecutionStatus } from '../domain/execution.js';
 import type { EventType } from '../domain/events.js';
 import type { Language } from '../domain/runtimes.js';
 
-/** Who is asking: resolved by the HTTP pipeline's auth step. Anonymous until accounts exist. */
+/** Who is asking: resolved by the HTTP pipeline's auth step from the session cookie; anonymous without one. */
 export interface Caller {
   userId: string | null;
   role: 'anonymous' | 'user' | 'admin';
