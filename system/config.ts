@@ -27,6 +27,7 @@ const EnvSchema = z
     SANDBOX_CPU_MILLICORES: int(1000, 10, 64_000),
     SANDBOX_MAX_ATTEMPTS: int(3, 1, 10),
     SANDBOX_CACHE_DIR: z.string().min(1).default('/var/cache/integr8s-sandbox'),
+    SANDBOX_WORKER_THREAD: z.enum(['true', 'false']).default('false'),
     SSE_HEARTBEAT_SECONDS: int(15, 1, 3600),
     SSE_MAX_BUFFER_KB: int(1024, 16, 1_048_576),
     MAX_BODY_MB: int(10, 1, 1024),
@@ -53,6 +54,8 @@ export interface Config {
   maxAttempts: number;
   /** Host-wide cache shared by nodes and data dirs (the compiled Go standard library). */
   sandboxCacheDir: string;
+  /** Run the sandbox backend in a worker thread (pays off when the main thread, not the CPU, is the limit). */
+  sandboxWorkerThread: boolean;
   sseHeartbeatMs: number;
   sseMaxBufferedBytes: number;
   maxBodyBytes: number;
@@ -94,6 +97,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     cpuMillicores: e.SANDBOX_CPU_MILLICORES,
     maxAttempts: e.SANDBOX_MAX_ATTEMPTS,
     sandboxCacheDir: path.resolve(e.SANDBOX_CACHE_DIR),
+    sandboxWorkerThread: e.SANDBOX_WORKER_THREAD === 'true',
     sseHeartbeatMs: e.SSE_HEARTBEAT_SECONDS * 1000,
     sseMaxBufferedBytes: e.SSE_MAX_BUFFER_KB * 1024,
     maxBodyBytes: e.MAX_BODY_MB * 1024 * 1024,

@@ -6,6 +6,7 @@ import type { AdmissionMsg, QueueSnapshot } from '../actors/admission/messages.j
 import { PartitionRouter } from '../actors/partitions/router.js';
 import { createSseBranch } from '../actors/sse-session/opener.js';
 import { CrashLedger, DEFAULT_POLICY, SupervisionPolicySchema } from '../actors/supervision/policy.js';
+import { createBwrapSandbox } from '../bridges/sandbox/bwrap.js';
 import { createThreadedBwrapSandbox } from '../bridges/sandbox/threaded.js';
 import { createHttpServer } from '../http/server.js';
 import { admissionClient } from '../actors/admission/client.js';
@@ -86,11 +87,8 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     {
       name: 'sandbox',
       start: async () => {
-        sandbox = await createThreadedBwrapSandbox({
-          workDir: join(config.dataDir, 'sandbox'),
-          fallbackDir: config.sandboxCacheDir,
-          goCacheDir: join(config.sandboxCacheDir, 'go'),
-        });
+        const options = { workDir: join(config.dataDir, 'sandbox'), fallbackDir: config.sandboxCacheDir, goCacheDir: join(config.sandboxCacheDir, 'go') };
+        sandbox = config.sandboxWorkerThread ? await createThreadedBwrapSandbox(options) : await createBwrapSandbox(options);
       },
       stop: async () => sandbox?.close(),
     },
