@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { recordFromRequest } from '../partitions/record-from-request.js';
+import { recordFromRequest } from '../../system/domain/record-from-request.js';
 import { stampEvent } from '../../system/domain/events.js';
 import type { ExecutionRecord } from '../../system/domain/execution.js';
 import type { SandboxOutcome } from '../../system/ports/sandbox.js';

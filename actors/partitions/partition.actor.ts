@@ -6,7 +6,7 @@ import { spawnExecution, type ExecutionDeps } from '../execution/execution.actor
 import type { ExecutionMsg } from '../execution/messages.js';
 import type { SagaMsg } from '../saga/messages.js';
 import { spawnSaga, type SagaDeps } from '../saga/saga.actor.js';
-import { recordFromRequest } from './record-from-request.js';
+import { recordFromRequest } from '../../system/domain/record-from-request.js';
 import type { PartitionMsg } from './messages.js';
 
 export interface PartitionDeps {

@@ -1,10 +1,7 @@
 import { z } from 'zod';
-import { EXECUTION_STATUSES, ExecutionRecordSchema } from '../../system/domain/execution.js';
+import { EXECUTION_STATUSES, ExecutionRecordSchema, MAX_SCRIPT_CHARS } from '../../system/domain/execution.js';
 import { LANGUAGES } from '../../system/domain/runtimes.js';
 import type { ExecutionListQuery, SubmitRequest } from '../../system/services/types.js';
-
-/** Longest script POST /execute accepts, in characters. */
-export const MAX_SCRIPT_CHARS = 50_000;
 
 /** POST /execute body. Whether lang/lang_version exist is the service's call (it names the field). */
 export const ExecuteBody = z.object({

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { LANGUAGES } from './runtimes.js';
 
+/** The longest script an execution (or a saved script) may have, in characters (API contract). */
+export const MAX_SCRIPT_CHARS = 50_000;
+
 /** Execution statuses, as in the API. */
 export const EXECUTION_STATUSES = ['queued', 'scheduled', 'running', 'completed', 'failed', 'timeout', 'cancelled', 'error'] as const;
 export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];

@@ -1,8 +1,9 @@
 import { z } from 'zod';
+import { MAX_SCRIPT_CHARS } from './execution.js';
 import { LANGUAGES } from './runtimes.js';
 
 /** Size caps of a saved script, in characters (the script cap is the one POST /execute applies). */
-export const SAVED_SCRIPT_LIMITS = { nameChars: 255, scriptChars: 50_000, descriptionChars: 5_000 } as const;
+export const SAVED_SCRIPT_LIMITS = { nameChars: 255, scriptChars: MAX_SCRIPT_CHARS, descriptionChars: 5_000 } as const;
 
 /** A saved script as stored (collection `saved_scripts`, keyed by script_id). */
 export const SavedScriptSchema = z.object({

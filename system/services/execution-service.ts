@@ -8,7 +8,7 @@ import type { EventPublisher } from '../events/publisher.js';
 import type { EventStore } from '../stores/event-store.js';
 import type { ExecutionStore } from '../stores/execution-store.js';
 import type { IdempotencyStore } from '../stores/idempotency-store.js';
-import { recordFromRequest } from '../../actors/partitions/record-from-request.js';
+import { recordFromRequest } from '../domain/record-from-request.js';
 import { EXAMPLE_SCRIPTS } from './example-scripts.js';
 import type { StreamOpener } from './stream-opener.js';
 import type { Filter } from '../ports/document-store.js';

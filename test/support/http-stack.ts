@@ -7,7 +7,7 @@
 import { dispatch, spawnStateless, start as startActors, stop as stopActor, type Ref } from 'nact';
 import { spawnAdmission } from '../../actors/admission/admission.actor.js';
 import { admissionClient, type AdmissionClient } from '../../actors/admission/client.js';
-import { recordFromRequest } from '../../actors/partitions/record-from-request.js';
+import { recordFromRequest } from '../../system/domain/record-from-request.js';
 import { createSseBranch } from '../../actors/sse-session/opener.js';
 import { adminExecutionRoutes } from '../../http/routes/admin-executions.js';
 import { adminSettingsRoutes } from '../../http/routes/admin-settings.js';

@@ -1,5 +1,5 @@
-import type { DomainEventOf } from '../../system/domain/events.js';
-import type { ExecutionRecord } from '../../system/domain/execution.js';
+import type { DomainEventOf } from './events.js';
+import type { ExecutionRecord } from './execution.js';
 
 /** A fresh queued execution record built from its request event. */
 export function recordFromRequest(event: DomainEventOf<'execution_requested'>, partition: number): ExecutionRecord {
