@@ -23,6 +23,8 @@ import { resolveSecretKey } from '../system/security/secret-key.js';
 import { ACCESS_COOKIE, SessionTokens } from '../system/security/sessions.js';
 import { AccountService, createCallerResolver, createCsrfVerifier } from '../system/services/accounts.js';
 import { RevokedSessions, UserStore } from '../system/stores/user-store.js';
+import { createMemoryRateLimitStore } from '../system/embedded/rate-limit-store.js';
+import { createRateLimitService, type RateLimitService } from '../system/services/rate-limits.js';
 import { startHttpStack, type HttpStack, type StackAuth } from '../test/support/http-stack.js';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 4);
@@ -32,6 +34,7 @@ const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 64);
 const SESSIONS = process.env['BENCH_AUTH'] !== 'header';
 const LIVE = '/api/v1/health/live';
 const READ = '/api/v1/user/executions?limit=20';
+const BENCH_RULE = { endpoint_pattern: '^/api/v1/', group: 'bench', requests: 1_000_000, window_seconds: 1, priority: 100 };
 
 interface Figures {
   rps: number;
@@ -137,10 +140,12 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   let accounts: AccountService | null = null;
+  let rateLimits: RateLimitService | null = null;
   const sessions: StackAuth = async ({ store, config, settings }) => {
     const tokens = new SessionTokens(await resolveSecretKey(config));
     accounts = new AccountService({ users: new UserStore(store), revoked: new RevokedSessions(store), tokens, passwords: new PasswordHasher(), settings });
-    return { resolveCaller: createCallerResolver(accounts), csrf: createCsrfVerifier(tokens) };
+    rateLimits = createRateLimitService({ store, counters: createMemoryRateLimitStore() });
+    return { resolveCaller: createCallerResolver(accounts), csrf: createCsrfVerifier(tokens), rateLimiter: rateLimits };
   };
   const s = await startHttpStack({}, [], SESSIONS ? sessions : undefined);
   let resolve: CallerResolver = testCallerResolver();
@@ -150,6 +155,8 @@ async function main(): Promise<void> {
     const a: AccountService = accounts;
     userId = (await a.register({ username: 'bench', email: 'bench@example.com', password: 'bench-password-1' })).user_id;
     const { session } = await a.login('bench', 'bench-password-1');
+    // The limiter counts every request; the bench user's budget is raised so the load is never refused.
+    await (rateLimits as RateLimitService | null)?.setOverride(userId, { rules: [BENCH_RULE] }, 'bench');
     credentials = { cookie: `${ACCESS_COOKIE}=${session.accessToken}` };
     resolve = createCallerResolver(a);
   }

@@ -25,10 +25,11 @@ export interface ResponseStream {
 export class HttpContext {
   readonly method: string;
   readonly path: string;
-  readonly query: URLSearchParams;
   readonly headers: Readonly<Record<string, string>>;
-  readonly ip: string;
   readonly body: BodyReader;
+  readonly ip: string;
+  private readonly rawQuery: string;
+  private parsedQuery: URLSearchParams | null = null;
   readonly startedAt = performance.now();
   /** Headers pipeline steps add to whatever response goes out (lower-case names). */
   readonly responseHeaders = new Map<string, string>();
@@ -50,7 +51,7 @@ export class HttpContext {
     res.onAborted(() => this.handleAbort());
     this.method = req.getMethod().toUpperCase();
     this.path = req.getUrl();
-    this.query = new URLSearchParams(req.getQuery() ?? '');
+    this.rawQuery = req.getQuery() ?? '';
     // No prototype: a header named __proto__ or constructor stays plain data.
     const headers = Object.create(null) as Record<string, string>;
     req.forEach((name, value) => {
@@ -61,6 +62,12 @@ export class HttpContext {
     this.ip = Buffer.from(res.getRemoteAddressAsText()).toString();
     const declared = Number(headers['content-length'] ?? '0');
     this.body = new BodyReader(res, declared > 0 || headers['transfer-encoding'] !== undefined);
+  }
+
+  /** The query string, parsed on first use. */
+  get query(): URLSearchParams {
+    this.parsedQuery ??= new URLSearchParams(this.rawQuery);
+    return this.parsedQuery;
   }
 
   /** The caller resolved by the auth step. */
@@ -101,10 +108,9 @@ export class HttpContext {
   send(status: number, body: string | null, headers: Record<string, string> = {}): void {
     if (this.responded) return;
     this.phase = 'done';
-    const merged = this.mergedHeaders(headers);
     this.res.cork(() => {
       this.res.writeStatus(statusLine(status));
-      for (const [name, value] of merged) this.res.writeHeader(name, value);
+      this.writeHeaders(headers);
       if (body === null) this.res.endWithoutBody();
       else this.res.end(body);
     });
@@ -120,14 +126,13 @@ export class HttpContext {
   startStream(status: number, headers: Record<string, string>): ResponseStream {
     if (this.responded) throw new Error('response already started');
     this.phase = 'streaming';
-    const merged = this.mergedHeaders(headers);
     let headed = false;
     const res = this.res;
     const writeHead = () => {
       if (headed) return;
       headed = true;
       res.writeStatus(statusLine(status));
-      for (const [name, value] of merged) res.writeHeader(name, value);
+      this.writeHeaders(headers);
     };
     return {
       write: (chunk) => {
@@ -173,12 +178,16 @@ export class HttpContext {
     this.cookies.push(serialized);
   }
 
-  private mergedHeaders(extra: Record<string, string>): Array<[string, string]> {
-    const merged = new Map(this.responseHeaders);
-    for (const [name, value] of Object.entries(extra)) merged.set(name.toLowerCase(), value);
+  /** Writes the pipeline's headers, then `extra` (which wins on a clash, names compared lower-case), then cookies. */
+  private writeHeaders(extra: Record<string, string>): void {
+    const res = this.res;
+    const own: Record<string, string> = {};
+    for (const name in extra) own[name.toLowerCase()] = extra[name]!;
     // The client is still sending a body we will not read: ask it to stop and not reuse the connection.
-    if (this.body.unfinished) merged.set('connection', 'close');
-    return [...merged, ...this.cookies.map((c): [string, string] => ['set-cookie', c])];
+    if (this.body.unfinished) own['connection'] = 'close';
+    for (const [name, value] of this.responseHeaders) if (own[name] === undefined) res.writeHeader(name, value);
+    for (const name in own) res.writeHeader(name, own[name]!);
+    for (const cookie of this.cookies) res.writeHeader('set-cookie', cookie);
   }
 
   private handleAbort(): void {
@@ -199,8 +208,15 @@ export class HttpContext {
   }
 }
 
+const statusLines = new Map<number, string>();
+
 function statusLine(status: number): string {
-  return `${status} ${STATUS_CODES[status] ?? 'Unknown'}`;
+  let line = statusLines.get(status);
+  if (line === undefined) {
+    line = `${status} ${STATUS_CODES[status] ?? 'Unknown'}`;
+    statusLines.set(status, line);
+  }
+  return line;
 }
 
 function decodeCookie(value: string): string {

@@ -74,18 +74,34 @@ export function buildPipeline(deps: PipelineDeps): readonly Step[] {
 }
 
 /** Runs the steps until one responds; anything thrown becomes the error response. Never rejects. */
-export async function runPipeline(steps: readonly Step[], ctx: HttpContext, log: HttpLogger): Promise<void> {
+export function runPipeline(steps: readonly Step[], ctx: HttpContext, log: HttpLogger): Promise<void> {
+  return runFrom(0, steps, ctx, log);
+}
+
+/**
+ * Runs steps synchronously while they return nothing, and only awaits the ones that return a promise: most
+ * requests (no session lookup, a cached rate-limit rule, a synchronous handler) never touch the microtask queue.
+ */
+function runFrom(first: number, steps: readonly Step[], ctx: HttpContext, log: HttpLogger): Promise<void> {
   try {
-    for (const step of steps) {
-      if (ctx.responded) return;
-      const pending = step.run(ctx);
-      if (pending) await pending;
+    for (let i = first; i < steps.length; i++) {
+      if (ctx.responded) return DONE;
+      const pending = steps[i]!.run(ctx);
+      if (pending) {
+        return pending.then(
+          () => runFrom(i + 1, steps, ctx, log),
+          (err: unknown) => sendError(ctx, err, log),
+        );
+      }
     }
     if (!ctx.responded) throw new Error(`no response from route ${ctx.route ?? '(none)'}`);
   } catch (err) {
     sendError(ctx, err, log);
   }
+  return DONE;
 }
+
+const DONE: Promise<void> = Promise.resolve();
 
 /** The caller when no credentials are understood yet: anonymous, keyed by address. */
 export const anonymousCaller: CallerResolver = ({ ip }) => ({ userId: null, role: 'anonymous', ip });
@@ -136,8 +152,15 @@ function requestSize(maxBytes: number, log: HttpLogger): Step['run'] {
 }
 
 function auth(resolve: CallerResolver): Step['run'] {
-  return async (ctx) => {
-    ctx.caller = await resolve({ headers: ctx.headers, ip: ctx.ip });
+  return (ctx) => {
+    const caller = resolve({ headers: ctx.headers, ip: ctx.ip });
+    if (!(caller instanceof Promise)) {
+      ctx.caller = caller;
+      return;
+    }
+    return caller.then((resolved) => {
+      ctx.caller = resolved;
+    });
   };
 }
 
@@ -145,7 +168,10 @@ const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const CSRF_EXEMPT = new Set(['/api/v1/auth/login', '/api/v1/auth/register']);
 
 function csrf(verifier: CsrfVerifier | undefined): Step['run'] {
-  return async (ctx) => {
+  const fail = () => {
+    throw errors.forbidden('CSRF validation failed');
+  };
+  return (ctx) => {
     if (!UNSAFE_METHODS.has(ctx.method) || !ctx.path.startsWith('/api/') || CSRF_EXEMPT.has(ctx.path)) return;
     // Without a session cookie a forged cross-site request carries no authority to abuse.
     const session = ctx.cookie('access_token');
@@ -154,9 +180,10 @@ function csrf(verifier: CsrfVerifier | undefined): Step['run'] {
     const cookie = ctx.cookie('csrf_token');
     const paired = header !== undefined && cookie !== undefined && sameSecret(header, cookie);
     // No verifier means the binding to the session cannot be proven: fail closed.
-    if (!paired || !verifier || !(await verifier.verify(header, session))) {
-      throw errors.forbidden('CSRF validation failed');
-    }
+    if (!paired || !verifier) return fail();
+    const bound = verifier.verify(header, session);
+    if (!(bound instanceof Promise)) return bound ? undefined : fail();
+    return bound.then((ok) => (ok ? undefined : fail()));
   };
 }
 
@@ -167,20 +194,25 @@ function sameSecret(a: string, b: string): boolean {
 }
 
 function rateLimit(limiter: RateLimiter | undefined): Step['run'] {
-  return async (ctx) => {
-    if (!limiter) return;
-    const decision = await limiter.check(ctx.caller, ctx.path);
-    if (!decision) return;
-    const h = ctx.responseHeaders;
-    h.set('x-ratelimit-limit', String(decision.limit));
-    h.set('x-ratelimit-remaining', String(Math.max(0, decision.remaining)));
-    h.set('x-ratelimit-reset', String(decision.resetAt));
-    if (decision.allowed) return;
-    throw new AppError('Throttled', 'Rate limit exceeded', {
-      headers: { 'retry-after': String(decision.retryAfterSeconds) },
-      body: { retry_after: decision.retryAfterSeconds, reset_at: new Date(decision.resetAt * 1000).toISOString() },
-    });
+  if (!limiter) return () => {};
+  return (ctx) => {
+    const decision = limiter.check(ctx.caller, ctx.path);
+    if (decision instanceof Promise) return decision.then((d) => applyDecision(ctx, d));
+    applyDecision(ctx, decision);
   };
+}
+
+function applyDecision(ctx: HttpContext, decision: RateLimitDecision | null): void {
+  if (!decision) return;
+  const h = ctx.responseHeaders;
+  h.set('x-ratelimit-limit', String(decision.limit));
+  h.set('x-ratelimit-remaining', String(Math.max(0, decision.remaining)));
+  h.set('x-ratelimit-reset', String(decision.resetAt));
+  if (decision.allowed) return;
+  throw new AppError('Throttled', 'Rate limit exceeded', {
+    headers: { 'retry-after': String(decision.retryAfterSeconds) },
+    body: { retry_after: decision.retryAfterSeconds, reset_at: new Date(decision.resetAt * 1000).toISOString() },
+  });
 }
 
 function recordMetrics(metrics: HttpMetrics): Step['run'] {
@@ -190,13 +222,13 @@ function recordMetrics(metrics: HttpMetrics): Step['run'] {
 }
 
 function route(router: Router, draining: () => boolean): Step['run'] {
-  return async (ctx) => {
+  return (ctx) => {
     if (draining()) throw errors.unavailable('Server is shutting down');
     const match = router.match(ctx.method, ctx.path);
     if (match.kind === 'not_found') throw new AppError('NotFound', 'Not found');
     if (match.kind === 'method_not_allowed') throw new MethodNotAllowedError(match.allowed);
     ctx.route = match.pattern;
     ctx.params = match.params;
-    await match.handler(ctx);
+    return match.handler(ctx);
   };
 }

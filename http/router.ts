@@ -51,6 +51,8 @@ interface Route {
  */
 export class Router {
   private routes: Route[] = [];
+  /** Routes without parameters by `METHOD /joined/segments`: most requests are found here without a scan. */
+  private readonly fixed = new Map<string, Route>();
 
   /** Adds a route; registering the same method and shape twice is a programming error. */
   add(method: string, pattern: string, handler: Handler, doc?: RouteDoc): this {
@@ -60,7 +62,9 @@ export class Router {
     if (this.routes.some((r) => r.method === upper && shapeOf(r.segments) === shape)) {
       throw new Error(`route ${upper} ${pattern} registered twice`);
     }
-    this.routes.push({ method: upper, pattern, segments, handler, doc });
+    const route: Route = { method: upper, pattern, segments, handler, doc };
+    this.routes.push(route);
+    if (segments.every((seg) => seg.kind === 'static')) this.fixed.set(`${upper} ${shape}`, route);
     this.routes.sort((a, b) => compareSpecificity(a.segments, b.segments));
     return this;
   }
@@ -100,6 +104,8 @@ export class Router {
     const parts = splitPath(path);
     if (!parts) return { kind: 'not_found' };
     const upper = method.toUpperCase();
+    const fixed = this.fixed.get(`${upper} ${parts.join('/')}`);
+    if (fixed) return { kind: 'found', pattern: fixed.pattern, handler: fixed.handler, params: {} };
     const allowed = new Set<string>();
     for (const route of this.routes) {
       const params = matchSegments(route.segments, parts);
@@ -140,11 +146,10 @@ function compareSpecificity(a: Segment[], b: Segment[]): number {
 
 /** Decoded path segments, or null when the path has invalid percent-encoding. */
 function splitPath(path: string): string[] | null {
+  const parts = path.split('/').filter((s) => s !== '');
+  if (!path.includes('%')) return parts;
   try {
-    return path
-      .split('/')
-      .filter((s) => s !== '')
-      .map((s) => decodeURIComponent(s));
+    return parts.map((s) => decodeURIComponent(s));
   } catch {
     return null;
   }

@@ -36,6 +36,17 @@ describe('SessionTokens', () => {
     expect(await tokens.verify('not a jwt')).toBeNull();
   });
 
+  it('a token verified once still expires on time, and its tampered copies still fail', async () => {
+    const now = Date.now();
+    const s = await tokens.issue(user, 60_000, now);
+    expect(await tokens.verify(s.accessToken, now)).not.toBeNull();
+    expect(await tokens.verify(s.accessToken, now + 30_000)).not.toBeNull();
+    expect(await tokens.verify(s.accessToken, now + 61_000)).toBeNull();
+    const [h, p, sig] = s.accessToken.split('.');
+    const flipped = `${sig!.slice(0, -2)}${sig!.endsWith('AA') ? 'BB' : 'AA'}`;
+    expect(await tokens.verify(`${h}.${p}.${flipped}`, now)).toBeNull();
+  });
+
   it('a CSRF token is bound to its session and to this key', async () => {
     const a = await tokens.issue(user, 60_000);
     const b = await tokens.issue(user, 60_000);

@@ -13,6 +13,7 @@ export const ACCESS_COOKIE = 'access_token';
 export const CSRF_COOKIE = 'csrf_token';
 
 const ISSUER = 'integr8s';
+const VERIFIED_CACHE_SIZE = 10_000;
 
 /** What a valid access token says. */
 export interface SessionClaims {
@@ -35,6 +36,11 @@ export interface IssuedSession {
 export class SessionTokens {
   private readonly jwtKey: Uint8Array;
   private readonly csrfKey: Buffer;
+  /**
+   * Tokens whose signature and claims were already checked, with their claims: a signature is a pure function
+   * of token and key, so a repeat needs only the expiry test. Bounded; the oldest entry goes first.
+   */
+  private readonly verified = new Map<string, SessionClaims>();
 
   constructor(secretKey: string) {
     this.jwtKey = derive(secretKey, 'integr8s/session-jwt');
@@ -58,16 +64,29 @@ export class SessionTokens {
 
   /** The claims of a valid, unexpired access token; null for anything else. */
   async verify(accessToken: string, nowMs = Date.now()): Promise<SessionClaims | null> {
+    const known = this.verified.get(accessToken);
+    // jose's rule: a token is expired once its `exp` (seconds) is not after the current whole second.
+    if (known) return known.expiresAtMs > Math.floor(nowMs / 1000) * 1000 ? known : null;
     try {
       const { payload } = await jwtVerify(accessToken, this.jwtKey, {
         algorithms: ['HS256'],
         issuer: ISSUER,
         currentDate: new Date(nowMs),
       });
-      return toClaims(payload);
+      const claims = toClaims(payload);
+      if (claims) this.remember(accessToken, claims);
+      return claims;
     } catch {
       return null;
     }
+  }
+
+  private remember(accessToken: string, claims: SessionClaims): void {
+    if (this.verified.size >= VERIFIED_CACHE_SIZE) {
+      const oldest = this.verified.keys().next();
+      if (!oldest.done) this.verified.delete(oldest.value);
+    }
+    this.verified.set(accessToken, claims);
   }
 
   /** A CSRF token bound to the session. */
@@ -91,6 +110,8 @@ export class SessionTokens {
   }
 
   private async sessionIdOf(accessToken: string): Promise<string | null> {
+    const known = this.verified.get(accessToken);
+    if (known) return known.sessionId;
     try {
       const { payload } = await jwtVerify(accessToken, this.jwtKey, { algorithms: ['HS256'], issuer: ISSUER });
       return typeof payload.jti === 'string' ? payload.jti : null;

@@ -172,11 +172,14 @@ export class AccountService {
 /** The auth step of the HTTP pipeline: the access_token cookie → Caller; no valid session → anonymous. */
 export function createCallerResolver(
   accounts: AccountService,
-): (request: { headers: Readonly<Record<string, string>>; ip: string }) => Promise<Caller> {
-  return async ({ headers, ip }) => {
+): (request: { headers: Readonly<Record<string, string>>; ip: string }) => Caller | Promise<Caller> {
+  return ({ headers, ip }) => {
     const token = cookieValue(headers['cookie'], ACCESS_COOKIE);
-    const found = token === undefined ? null : await accounts.sessionUser(token);
-    return found ? { userId: found.user.userId, role: found.user.role, ip } : { userId: null, role: 'anonymous', ip };
+    // No session cookie: anonymous at once, without a promise.
+    if (token === undefined) return { userId: null, role: 'anonymous', ip };
+    return accounts.sessionUser(token).then((found) =>
+      found ? { userId: found.user.userId, role: found.user.role, ip } : { userId: null, role: 'anonymous', ip },
+    );
   };
 }
 

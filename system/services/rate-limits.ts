@@ -54,7 +54,7 @@ export interface UserRateLimits {
 /** The limiter and its administration. Throws AppError from the catalogue only through its callers' validation. */
 export interface RateLimitService {
   /** Counts a request against the rule that applies to it; null when none applies or the user bypasses limits. */
-  check(caller: Caller, path: string): Promise<RateLimitVerdict | null>;
+  check(caller: Caller, path: string): RateLimitVerdict | null | Promise<RateLimitVerdict | null>;
   /** The rules every caller gets. */
   defaults(): RateLimitRule[];
   /** A user's override (or none), the rules that apply and what is left of each group's budget. */
@@ -135,12 +135,6 @@ export function createRateLimitService(deps: RateLimitServiceDeps): RateLimitSer
     return null;
   }
 
-  async function loadOverride(userId: string): Promise<LoadedOverride | null> {
-    const cached = cache.get(userId);
-    if (cached && cached.expiresAtMs > now()) return cached.loaded;
-    return (await fetchOverride(userId)).loaded;
-  }
-
   async function usage(subject: string, ordered: readonly CompiledRule[], multiplier: number): Promise<Record<string, GroupUsage>> {
     const out: Record<string, GroupUsage> = {};
     const at = now();
@@ -170,25 +164,40 @@ export function createRateLimitService(deps: RateLimitServiceDeps): RateLimitSer
     };
   }
 
+  /** Counts the request against the first rule that matches; null when none does or the user bypasses limits. */
+  async function count(caller: Caller, path: string, loaded: LoadedOverride | null): Promise<RateLimitVerdict | null> {
+    if (loaded?.override.bypass_rate_limit) return null;
+    const match = matchRule(loaded?.ordered ?? defaults, path);
+    if (!match) return null;
+    const rule = counterRule(match.rule, loaded?.override.global_multiplier ?? 1);
+    const key = { subject: subjectOf(caller.userId, caller.ip), name: counterName(match.rule) };
+    try {
+      return toVerdict(await deps.counters.hit(key, rule, now()));
+    } catch (error) {
+      onError(error, `counting ${path}`);
+      return null;
+    }
+  }
+
   return {
-    async check(caller, path) {
+    check(caller, path) {
       let loaded: LoadedOverride | null = null;
-      try {
-        if (caller.userId !== null) loaded = await loadOverride(caller.userId);
-      } catch (error) {
-        onError(error, `reading the override of user ${caller.userId}`);
+      if (caller.userId !== null) {
+        const cached = cache.get(caller.userId);
+        if (cached && cached.expiresAtMs > now()) loaded = cached.loaded;
+        else {
+          return fetchOverride(caller.userId).then(
+            (fetched) => count(caller, path, fetched.loaded),
+            (error: unknown) => {
+              onError(error, `reading the override of user ${caller.userId}`);
+              return count(caller, path, null);
+            },
+          );
+        }
       }
-      if (loaded?.override.bypass_rate_limit) return null;
-      const match = matchRule(loaded?.ordered ?? defaults, path);
-      if (!match) return null;
-      const rule = counterRule(match.rule, loaded?.override.global_multiplier ?? 1);
-      const key = { subject: subjectOf(caller.userId, caller.ip), name: counterName(match.rule) };
-      try {
-        return toVerdict(await deps.counters.hit(key, rule, now()));
-      } catch (error) {
-        onError(error, `counting ${path}`);
-        return null;
-      }
+      // Paths no rule covers (health probes) are answered without a promise.
+      if (!loaded?.override.bypass_rate_limit && !matchRule(loaded?.ordered ?? defaults, path)) return null;
+      return count(caller, path, loaded);
     },
     defaults: () => defaultRules.map((r) => ({ ...r })),
     userLimits,

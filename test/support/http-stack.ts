@@ -62,7 +62,7 @@ export class QuietLog implements HttpLogger {
 }
 
 /** Replaces the test-header caller with real sessions (or anything else) built on the stack's store. */
-export type StackAuth = (parts: { store: DocumentStore; config: Config; settings: SettingsReader }) => Promise<Pick<HttpServerDeps, 'resolveCaller' | 'csrf'>>;
+export type StackAuth = (parts: { store: DocumentStore; config: Config; settings: SettingsReader }) => Promise<Pick<HttpServerDeps, 'resolveCaller' | 'csrf' | 'rateLimiter'>>;
 
 /** The started stack and its parts. */
 export interface HttpStack {
