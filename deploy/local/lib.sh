@@ -11,13 +11,15 @@ die() { log "error: $*"; exit 1; }
 server_dir() { mkdir -p "$LOCAL_ROOT/$1" && echo "$LOCAL_ROOT/$1"; }
 
 # with_lock NAME CMD... -> runs CMD holding an exclusive lock for NAME, so concurrent callers (parallel test
-# files) start one server, not several.
+# files) start one server, not several. CMD runs with fd 9 closed: a server it starts in the background must not
+# inherit the lock, or the lock would stay held for as long as that server runs (bash keeps its own copy of the
+# fd, close-on-exec, while CMD runs, so the lock is still held until CMD returns).
 with_lock() {
   local name=$1; shift
   local dir; dir=$(server_dir "$name")
   (
     flock -w 900 9 || die "timed out waiting for the $name lock"
-    "$@"
+    "$@" 9>&-
   ) 9>"$dir/.lock"
 }
 
@@ -50,7 +52,8 @@ stop_pid() {
     pid=$(cat "$file")
     kill "$pid" 2>/dev/null || true
     for ((i = 0; i < 150; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
+    # KILL only a process that outlived the grace period: once it has exited, its pid may already be another's.
+    if kill -0 "$pid" 2>/dev/null; then kill -9 "$pid" 2>/dev/null || true; fi
     log "stopped $what (pid $pid)"
   fi
   rm -f "$file"
