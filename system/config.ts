@@ -33,11 +33,40 @@ const EnvSchema = z
     MAX_BODY_MB: int(10, 1, 1024),
     CORS_ORIGINS: z.string().default(''),
     SHUTDOWN_GRACE_SECONDS: int(10, 0, 3600),
+    KAFKA_BROKERS: z.string().regex(/^[^,\s]+(,[^,\s]+)*$/, 'a comma-separated list of host:port').optional(),
+    MONGO_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://').optional(),
+    MONGO_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, '1 to 63 letters, digits, dashes or underscores').optional(),
+    CLUSTER_NAMESPACE: z.string().regex(/^[A-Za-z0-9_-]{0,40}$/, 'up to 40 letters, digits, dashes or underscores').default(''),
+    REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+    NODE_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, '1 to 64 letters, digits, dots, dashes or underscores').optional(),
+    ADVERTISED_URL: z.url().optional(),
   })
   .refine((e) => (e.ADMIN_USERNAME === undefined) === (e.ADMIN_PASSWORD === undefined), {
     message: 'set both ADMIN_USERNAME and ADMIN_PASSWORD, or neither',
     path: ['ADMIN_PASSWORD'],
+  })
+  .superRefine((e, ctx) => {
+    const cluster = { KAFKA_BROKERS: e.KAFKA_BROKERS, MONGO_URL: e.MONGO_URL, REDIS_URL: e.REDIS_URL };
+    const given = Object.entries(cluster).filter(([, v]) => v !== undefined);
+    if (given.length === 0) return;
+    for (const [name, value] of Object.entries(cluster)) {
+      if (value === undefined) ctx.addIssue({ code: 'custom', path: [name], message: `cluster mode needs it too (${given.map(([n]) => n).join(', ')} set)` });
+    }
+    if (e.SECRET_KEY === undefined) ctx.addIssue({ code: 'custom', path: ['SECRET_KEY'], message: 'cluster mode needs one key shared by every node' });
   });
+
+/** Where a cluster node finds the shared servers. */
+export interface ClusterConfig {
+  kafkaBrokers: string[];
+  mongoUrl: string;
+  mongoDb: string;
+  redisUrl: string;
+  /**
+   * Keeps deployments that share servers apart: prefixes Kafka topics and consumer groups (`<ns>.`) and Redis
+   * keys, and names the default MongoDB database. Empty: the plain topic names.
+   */
+  namespace: string;
+}
 
 export interface Config {
   host: string;
@@ -61,6 +90,12 @@ export interface Config {
   maxBodyBytes: number;
   corsOrigins: string[];
   shutdownGraceMs: number;
+  /** Null: embedded mode (SQLite, in-process bus). Set: cluster mode on Kafka, MongoDB and Redis. */
+  cluster: ClusterConfig | null;
+  /** This node's name in the cluster (node registry, Kafka client id, logs). */
+  nodeId: string;
+  /** How other nodes and admins reach this node's HTTP server; default http://HOST:PORT. */
+  advertisedUrl: string | null;
 }
 
 /** Thrown when the environment has a bad value; the message names every offending variable. */
@@ -103,5 +138,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBodyBytes: e.MAX_BODY_MB * 1024 * 1024,
     corsOrigins: e.CORS_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean),
     shutdownGraceMs: e.SHUTDOWN_GRACE_SECONDS * 1000,
+    cluster:
+      e.KAFKA_BROKERS && e.MONGO_URL && e.REDIS_URL
+        ? {
+            kafkaBrokers: e.KAFKA_BROKERS.split(','),
+            mongoUrl: e.MONGO_URL,
+            mongoDb: e.MONGO_DB ?? (e.CLUSTER_NAMESPACE || 'integr8s'),
+            redisUrl: e.REDIS_URL,
+            namespace: e.CLUSTER_NAMESPACE,
+          }
+        : null,
+    nodeId: e.NODE_ID ?? `${os.hostname()}-${process.pid}`,
+    advertisedUrl: e.ADVERTISED_URL ?? null,
   };
 }

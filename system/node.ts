@@ -8,16 +8,14 @@ import { createSseBranch } from '../actors/sse-session/opener.js';
 import { CrashLedger, DEFAULT_POLICY, SupervisionPolicySchema } from '../actors/supervision/policy.js';
 import { createBwrapSandbox } from '../bridges/sandbox/bwrap.js';
 import { createThreadedBwrapSandbox } from '../bridges/sandbox/threaded.js';
+import { adminClusterRoutes } from '../http/routes/admin-cluster.js';
 import { createHttpServer } from '../http/server.js';
 import { admissionClient } from '../actors/admission/client.js';
 import { buildPlatform, openSettings } from './platform.js';
 import { startAll, stopAll, type Component } from './components.js';
 import type { Config } from './config.js';
-import { createSqliteDocumentStore } from './embedded/document-store.js';
-import { createSqliteEventLog } from './embedded/event-log.js';
-import { createInProcessBus } from './embedded/fanout-bus.js';
-import { openDataDir } from './embedded/sqlite.js';
 import { EventPublisher } from './events/publisher.js';
+import { openInfrastructure, type Infrastructure } from './infrastructure.js';
 import { TOPICS } from './events/topics.js';
 import { createLogger, type Logger } from './log.js';
 import type { DocumentStore } from './ports/document-store.js';
@@ -33,6 +31,8 @@ import { SagaStore } from './stores/saga-store.js';
 /** A running node: its HTTP port, what it is made of, and how to stop it. */
 export interface RunningNode {
   port: number;
+  mode: Infrastructure['mode'];
+  nodeId: string;
   log: Logger;
   sandbox: Sandbox;
   router: PartitionRouter;
@@ -51,11 +51,8 @@ export interface NodeOptions {
 export async function startNode(config: Config, opts: NodeOptions = {}): Promise<RunningNode> {
   const log = opts.log ?? createLogger(config.logLevel);
   mkdirSync(config.dataDir, { recursive: true });
-  const db = openDataDir(config.dataDir);
-  const sqliteStore = createSqliteDocumentStore(db);
-  const store = opts.decorateStore ? opts.decorateStore(sqliteStore) : sqliteStore;
-  const eventLog = createSqliteEventLog(db, { partitions: config.partitions });
-  const bus = createInProcessBus();
+  const infra = openInfrastructure(config, { log, ...(opts.decorateStore ? { decorateStore: opts.decorateStore } : {}) });
+  const { store, eventLog, bus } = infra;
   const executions = new ExecutionStore(store);
   const events = new EventStore(store);
   const publisher = new EventPublisher(events, eventLog, bus);
@@ -78,11 +75,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     {
       name: 'storage',
       start: async () => undefined,
-      stop: async () => {
-        await eventLog.close();
-        await bus.close();
-        await store.close();
-      },
+      stop: async () => infra.close(),
     },
     {
       name: 'sandbox',
@@ -96,7 +89,10 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
       name: 'actors',
       start: async () => {
         system = startActorSystem() as Ref<unknown>;
-        admission = spawnAdmission(system, settings.current().max_concurrent_executions);
+        admission = spawnAdmission(system, settings.current().max_concurrent_executions, {
+          semaphore: infra.semaphore,
+          onError: (err, what) => log.warn({ err, what }, 'admission: global concurrency semaphore'),
+        });
         const deps = { executions, publisher, policy, crashes };
         router = new PartitionRouter(system, {
           executions,
@@ -146,6 +142,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
           store,
           bus,
           eventLog,
+          counters: infra.counters,
           executions,
           settings,
           admission: admissionClient(admission!),
@@ -155,7 +152,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
         platformComponents = await startAll(platform.components);
         http = createHttpServer({
           ...platform.pipeline,
-          routes: platform.routes,
+          routes: [...platform.routes, adminClusterRoutes({ mode: infra.mode, nodeId: config.nodeId, nodes: () => infra.registry.list() })],
           executions: createExecutionService({
             executions,
             events,
@@ -187,10 +184,14 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     },
   ];
 
+  components.push(membership(config, infra, () => ({ port, router: router!, http: http! }), log));
+
   const started = await startAll(components);
-  log.info({ port, dataDir: config.dataDir, runtimes: sandbox!.runtimes.list() }, 'node started');
+  log.info({ port, mode: infra.mode, nodeId: config.nodeId, dataDir: config.dataDir, runtimes: sandbox!.runtimes.list() }, 'node started');
   return {
     port,
+    mode: infra.mode,
+    nodeId: config.nodeId,
     log,
     sandbox: sandbox!,
     router: router!,
@@ -208,4 +209,55 @@ async function drain(queue: () => Promise<QueueSnapshot>, graceMs: number): Prom
     if (!snap || snap.active_count === 0) return;
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+const HEARTBEAT_MS = 2_000;
+const HEARTBEAT_TTL_MS = 3 * HEARTBEAT_MS;
+
+/** Announces the node in the registry every HEARTBEAT_MS (owned partitions, actor counts) and withdraws it on stop. */
+function membership(
+  config: Config,
+  infra: Infrastructure,
+  parts: () => { port: number; router: PartitionRouter; http: ReturnType<typeof createHttpServer> },
+  log: Logger,
+): Component {
+  const startedAt = new Date().toISOString();
+  let timer: NodeJS.Timeout | undefined;
+  const beat = async () => {
+    const { port, router, http } = parts();
+    const hosted = await router.inspect().catch(() => []);
+    await infra.registry.heartbeat(
+      {
+        nodeId: config.nodeId,
+        address: config.advertisedUrl ?? `http://${config.host}:${port}`,
+        startedAt,
+        partitions: router.ownedPartitions(),
+        actors: {
+          partition: hosted.length,
+          execution: hosted.reduce((n, p) => n + p.executions.length, 0),
+          sse: http.sseStats().open,
+        },
+      },
+      HEARTBEAT_TTL_MS,
+    );
+  };
+  const tick = () => {
+    beat()
+      .catch((err: unknown) => log.warn({ err }, 'node heartbeat failed'))
+      .finally(() => {
+        if (timer) timer = setTimeout(tick, HEARTBEAT_MS).unref();
+      });
+  };
+  return {
+    name: 'membership',
+    start: async () => {
+      await beat().catch((err: unknown) => log.warn({ err }, 'first node heartbeat failed'));
+      timer = setTimeout(tick, HEARTBEAT_MS).unref();
+    },
+    stop: async () => {
+      clearTimeout(timer);
+      timer = undefined;
+      await infra.registry.remove(config.nodeId).catch(() => false);
+    },
+  };
 }

@@ -13,11 +13,11 @@ import type { HttpServerDeps, RouteGroup } from '../http/server.js';
 import type { Component } from './components.js';
 import type { Config } from './config.js';
 import { EXECUTION_STATUSES } from './domain/execution.js';
-import { createMemoryRateLimitStore } from './embedded/rate-limit-store.js';
 import { TOPICS } from './events/topics.js';
 import type { DocumentStore } from './ports/document-store.js';
 import type { Consumer, EventLog } from './ports/event-log.js';
 import type { FanoutBus } from './ports/fanout-bus.js';
+import type { RateLimitStore } from './ports/rate-limit-store.js';
 import { PasswordHasher } from './security/passwords.js';
 import { resolveSecretKey } from './security/secret-key.js';
 import { SessionTokens } from './security/sessions.js';
@@ -48,6 +48,8 @@ export interface PlatformDeps {
   store: DocumentStore;
   bus: FanoutBus;
   eventLog: EventLog;
+  /** Rate-limit counters (memory in embedded mode, Redis in a cluster); closed by the node, not here. */
+  counters: RateLimitStore;
   executions: ExecutionStore;
   settings: AdminSettingsService;
   admission: AdmissionClient;
@@ -59,7 +61,7 @@ export interface PlatformDeps {
 export interface Platform {
   pipeline: Pick<HttpServerDeps, 'resolveCaller' | 'csrf' | 'rateLimiter'>;
   routes: RouteGroup[];
-  /** Background parts with a lifecycle (the notification consumer, the rate-limit counters). */
+  /** Background parts with a lifecycle (the notification consumer). */
   components: Component[];
 }
 
@@ -76,8 +78,7 @@ export async function buildPlatform(d: PlatformDeps): Promise<Platform> {
   const accounts = new AccountService({ users, revoked: new RevokedSessions(store), tokens, passwords, settings: settings.current });
   if (d.config.admin) await accounts.ensureAdmin(d.config.admin.username, d.config.admin.password);
 
-  const counters = createMemoryRateLimitStore();
-  const rateLimits = createRateLimitService({ store, counters, onError: (err, what) => log.warn({ err, what }, 'rate limiting degraded') });
+  const rateLimits = createRateLimitService({ store, counters: d.counters, onError: (err, what) => log.warn({ err, what }, 'rate limiting degraded') });
   const scripts = createScriptService({ scripts: new ScriptStore(store), runtimes: d.runtimes });
   const userSettings = createUserSettingsService({ store: new SettingsStore(store) });
   const notifications = createNotificationService({
@@ -125,7 +126,6 @@ export async function buildPlatform(d: PlatformDeps): Promise<Platform> {
         },
         stop: async () => {
           await consumer?.stop();
-          await counters.close();
         },
       },
     ],

@@ -1,6 +1,9 @@
 import { PRIORITIES, priorityRank, type Priority } from '../../system/domain/execution.js';
 
-/** A priority queue with a global cap on active slots. Pure: the admission actor wraps it. */
+/**
+ * A priority queue with a cap on active slots. Pure: the admission actor wraps it. The queue decides who is
+ * next (`peekNext`); the actor makes it active (`activate`) once it also holds a slot of the global semaphore.
+ */
 export class AdmissionQueue {
   private readonly waiting: string[][] = PRIORITIES.map(() => []);
   private readonly priorities = new Map<string, Priority>();
@@ -18,17 +21,48 @@ export class AdmissionQueue {
     return this.positionOf(id);
   }
 
-  /** Grants slots while any are free; returns the ids now active, in grant order. */
-  grant(): string[] {
-    const granted: string[] = [];
-    while (this.active.size < this.max) {
-      const next = this.waiting.find((q) => q.length > 0)?.shift();
-      if (next === undefined) break;
-      this.priorities.delete(next);
-      this.active.add(next);
-      granted.push(next);
-    }
-    return granted;
+  /**
+   * The waiting execution to admit next (highest priority, FIFO within a priority), or undefined when none
+   * waits or every local slot (the cap) is taken. Does not change anything: the caller takes whatever else
+   * admission needs (a slot of the global semaphore) and then calls `activate`.
+   */
+  peekNext(): string | undefined {
+    if (this.active.size >= this.max) return undefined;
+    return this.waiting.find((q) => q.length > 0)?.[0];
+  }
+
+  /**
+   * Moves a waiting execution to the active set, wherever it is in the line; false when it is not waiting
+   * (withdrawn meanwhile, or already active). Does not check the cap: `peekNext` does.
+   */
+  activate(id: string): boolean {
+    const p = this.priorities.get(id);
+    if (p === undefined) return false;
+    const q = this.waiting[priorityRank(p)]!;
+    q.splice(q.indexOf(id), 1);
+    this.priorities.delete(id);
+    this.active.add(id);
+    return true;
+  }
+
+  /** Whether `id` holds a local slot. */
+  isActive(id: string): boolean {
+    return this.active.has(id);
+  }
+
+  /** Whether `id` is in the waiting line. */
+  isWaiting(id: string): boolean {
+    return this.priorities.has(id);
+  }
+
+  /** The executions holding a local slot, in activation order. */
+  activeIds(): string[] {
+    return [...this.active];
+  }
+
+  /** The cap on local active slots (and the capacity asked of the global semaphore). */
+  get maxConcurrent(): number {
+    return this.max;
   }
 
   /** Frees a slot or drops a waiting entry; returns what it did (nothing for an unknown id). */
