@@ -50,9 +50,26 @@ export interface Collection<T extends Doc> {
   count(filter?: Filter): Promise<number>;
 }
 
+/**
+ * Documents of a collection expire `seconds` after the time held in `field` (a dotted path): epoch milliseconds
+ * or a string `Date.parse` reads (ISO-8601). With `seconds: 0` the field holds the expiry time itself. A document
+ * without a readable time there never expires. Expired documents are gone at once for every operation (get, find,
+ * count, update and delete do not see them; insert may reuse their ids) and are purged from storage periodically.
+ */
+export interface TtlOptions {
+  field: string;
+  seconds: number;
+}
+
 export interface CollectionOptions {
   /** Fields (dotted paths) queried often; adapters index them. */
   indexes?: string[];
+  /**
+   * Expiry of documents (see TtlOptions). A property of the collection: the first handle that names it sets it
+   * for the store; later handles may repeat it or omit it, but not change it. Documents get their expiry when
+   * written through a store that knows the collection's TTL.
+   */
+  ttl?: TtlOptions;
 }
 
 /** The document store: hands out collections and closes the connection. */
@@ -60,4 +77,31 @@ export interface DocumentStore {
   collection<T extends Doc>(name: string, options?: CollectionOptions): Collection<T>;
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Checks TTL options: a non-empty field and a finite, non-negative number of seconds. */
+export function checkTtl(ttl: TtlOptions): TtlOptions {
+  if (typeof ttl?.field !== 'string' || ttl.field.length === 0) throw new TypeError('ttl.field must be a field name');
+  if (typeof ttl.seconds !== 'number' || !Number.isFinite(ttl.seconds) || ttl.seconds < 0) {
+    throw new TypeError('ttl.seconds must be a finite number >= 0');
+  }
+  return ttl;
+}
+
+/** Whether two TTL settings are the same. */
+export function sameTtl(a: TtlOptions | undefined, b: TtlOptions | undefined): boolean {
+  return a === b || (a !== undefined && b !== undefined && a.field === b.field && a.seconds === b.seconds);
+}
+
+/** When a document expires under `ttl`, in epoch milliseconds; null when it never does (see TtlOptions). */
+export function ttlExpiry(doc: object, ttl: TtlOptions): number | null {
+  let value: unknown = doc;
+  for (const key of ttl.field.split('.')) {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+    value = (value as Record<string, unknown>)[key];
+  }
+  const time = typeof value === 'number' ? value : typeof value === 'string' ? Date.parse(value) : Number.NaN;
+  const expiry = time + ttl.seconds * 1000;
+  // Outside the range a Date can hold (±8.64e15 ms) there is no meaningful expiry.
+  return Number.isFinite(expiry) && Math.abs(expiry) <= 8.64e15 ? Math.round(expiry) : null;
 }

@@ -179,6 +179,66 @@ export function documentStoreContract(name: string, make: () => Promise<Document
       expect(await again.count({ ok: true })).toBe(3);
     });
 
+    it('hides documents past their TTL at once, for every operation, and lets their ids be reused', async () => {
+      interface Session extends Doc {
+        created_at?: string | number;
+        k: number;
+      }
+      const now = Date.now();
+      const hoursAgo = (hours: number): string => new Date(now - hours * 3_600_000).toISOString();
+      const name = freshName();
+      const col = fixture.store.collection<Session>(name, { ttl: { field: 'created_at', seconds: 3600 }, indexes: ['k'] });
+      await col.insert({ id: 'old', created_at: hoursAgo(2), k: 1 });
+      await col.insert({ id: 'old_ms', created_at: now - 2 * 3_600_000, k: 1 });
+      await col.insert({ id: 'fresh', created_at: hoursAgo(0.5), k: 1 });
+      await col.insert({ id: 'timeless', k: 1 });
+      await col.insert({ id: 'unreadable', created_at: 'not a time', k: 1 });
+
+      expect(await col.get('old')).toBeNull();
+      expect(await col.get('old_ms')).toBeNull();
+      expect(await col.get('fresh')).toStrictEqual({ id: 'fresh', created_at: hoursAgo(0.5), k: 1 });
+      expect(ids(await col.find())).toEqual(['fresh', 'timeless', 'unreadable']);
+      expect(ids(await col.find({ k: 1 }, { sort: { id: -1 } }))).toEqual(['unreadable', 'timeless', 'fresh']);
+      expect(ids(await col.find({ id: { $in: ['old', 'fresh'] } }))).toEqual(['fresh']);
+      expect(await col.count()).toBe(3);
+      expect(await col.count({ k: 1 })).toBe(3);
+      expect(await col.update('old', { k: 2 })).toBeNull();
+      expect(await col.delete('old_ms')).toBe(false);
+
+      // An expired id is free again; a live one is not.
+      await col.insert({ id: 'old', created_at: hoursAgo(0), k: 3 });
+      expect(await col.get('old')).toStrictEqual({ id: 'old', created_at: hoursAgo(0), k: 3 });
+      await expect(col.insert({ id: 'fresh', k: 9 })).rejects.toBeInstanceOf(DuplicateKeyError);
+      await col.put({ id: 'old_ms', created_at: now, k: 4 });
+      expect(await col.get('old_ms')).toStrictEqual({ id: 'old_ms', created_at: now, k: 4 });
+
+      // Moving the time a document counts from moves its expiry.
+      expect((await col.update('fresh', { created_at: hoursAgo(3) }))?.created_at).toBe(hoursAgo(3));
+      expect(await col.get('fresh')).toBeNull();
+      expect((await col.update('timeless', { created_at: hoursAgo(1.5) }))?.k).toBe(1);
+      expect(await col.get('timeless')).toBeNull();
+      expect(ids(await col.find())).toEqual(['old', 'old_ms', 'unreadable']);
+
+      // The TTL belongs to the collection: a handle without one sees the same, a different one is refused.
+      expect(await fixture.store.collection<Session>(name).count()).toBe(3);
+      expect(() => fixture.store.collection<Session>(name, { ttl: { field: 'created_at', seconds: 60 } })).toThrow();
+    });
+
+    it('expires a document when the time in its TTL field comes', async () => {
+      interface Lease extends Doc {
+        expires_at: string | number;
+      }
+      const col = fixture.store.collection<Lease>(freshName(), { ttl: { field: 'expires_at', seconds: 0 } });
+      const soon = Date.now() + 700;
+      await col.insert({ id: 'lease', expires_at: new Date(soon).toISOString() });
+      await col.insert({ id: 'later', expires_at: Date.now() + 3_600_000 });
+      expect(ids(await col.find())).toEqual(['later', 'lease']);
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, soon - Date.now()) + 50));
+      expect(await col.get('lease')).toBeNull();
+      expect(ids(await col.find())).toEqual(['later']);
+      expect(await col.count()).toBe(1);
+    });
+
     it('rejects field names outside the allowed pattern and unknown operators', async () => {
       for (const field of ['$where', 'a;b', "x') OR 1=1 --", 'a b', '', '1abc']) {
         await expect(items.find({ [field]: 1 })).rejects.toThrow();
