@@ -1,0 +1,345 @@
+/**
+ * The EventLog on Apache Kafka (kafkajs): the event log and the partitioned router of cluster mode.
+ *
+ * - Topics are created on first use (append or consume) with `partitions` partitions, and checked: a topic that
+ *   already exists with another partition count is an error, since keys would land elsewhere than partitionOf says.
+ * - append() puts a key in partition `partitionOf(key, partitions)` (Kafka's murmur2, what kafkajs'
+ *   DefaultPartitioner and the Java client pick too), through one idempotent producer (acks = all, one request in
+ *   flight, so retries neither duplicate nor reorder), and resolves when the broker acked. Appends made while a
+ *   request is in flight go out together in the next one.
+ * - consume() runs a consumer-group member: see member.ts for exactly what it guarantees.
+ * - Reconnection is kafkajs': requests are retried (`clientRetry`), a consumer that crashes is restarted, nothing
+ *   throws into the event loop. append() rejects when Kafka stays unreachable past the retries; ping() rejects
+ *   within `pingTimeoutMs`.
+ */
+import { Kafka, Partitioners, type Admin, type Message, type Producer, type RetryOptions } from 'kafkajs';
+import { partitionOf } from '../../system/domain/partition.js';
+import { DEAD_LETTER_HEADERS, DEAD_LETTER_TOPIC, type Consumer, type EventLog } from '../../system/ports/event-log.js';
+import { DEFAULT_RETRY, type RetryPolicy } from '../../system/embedded/log-consumer.js';
+import { describeError, kafkajsLogging, STDERR_LOGGER, type KafkaLogger } from './logger.js';
+import { DEFAULT_TUNING, startMember, type ConsumerTuning, type MemberContext } from './member.js';
+import { checkRecord, checkTopic, headersToKafka } from './records.js';
+
+export type { KafkaLogger } from './logger.js';
+export type { ConsumerTuning } from './member.js';
+
+/** Settings of the Kafka event log; `brokers` and `partitions` are required. */
+export interface KafkaEventLogOptions {
+  /** `host:port` of one or more brokers. */
+  brokers: string[];
+  /** Shown in the broker's logs and quotas; default `integr8s`. */
+  clientId?: string;
+  /** Partitions per topic: topics are created with it, and `log.partitions` is it. */
+  partitions: number;
+  /** Replication factor of the topics this log creates; default 1 (a single local broker). */
+  replicationFactor?: number;
+  /** How a failing record is retried before it is dead-lettered; default the embedded log's DEFAULT_RETRY. */
+  retry?: RetryPolicy;
+  /** Consumer-group settings; see ConsumerTuning. */
+  consumer?: Partial<ConsumerTuning>;
+  /** kafkajs' retry of a failed request (connections, leaders moving); default ~13 s of attempts. */
+  clientRetry?: RetryOptions;
+  /** How long ping() waits for the cluster's answer; default 3 000 ms. */
+  pingTimeoutMs?: number;
+  /** TCP connect timeout, default 3 000 ms. */
+  connectionTimeoutMs?: number;
+  /** Per-request timeout, default 30 000 ms. */
+  requestTimeoutMs?: number;
+  /** Receives the adapter's warnings and errors and kafkajs' error lines; without it only faults go to stderr. */
+  logger?: KafkaLogger;
+}
+
+const DEFAULT_CLIENT_RETRY: RetryOptions = { initialRetryTime: 100, maxRetryTime: 2_000, retries: 10 };
+/** How long a topic this log created may take to show up with leaders in the cluster's metadata. */
+const TOPIC_READY_TIMEOUT_MS = 30_000;
+/** Roughly the most characters one produce request carries, so one huge record does not take others down with it. */
+const MAX_REQUEST_CHARS = 512 * 1024;
+
+/** The EventLog on a Kafka cluster. Connections are opened on first use; close() ends them and every consumer. */
+export function createKafkaEventLog(options: KafkaEventLogOptions): EventLog {
+  const { partitions } = options;
+  if (!Number.isSafeInteger(partitions) || partitions < 1) throw new Error('partitions must be a positive integer');
+  if (options.brokers.length === 0) throw new Error('at least one broker is needed');
+  const retry = options.retry ?? DEFAULT_RETRY;
+  checkRetry(retry);
+  const replicationFactor = options.replicationFactor ?? 1;
+  const pingTimeoutMs = options.pingTimeoutMs ?? 3_000;
+  const logger = options.logger ?? STDERR_LOGGER;
+  const clientRetry = { ...DEFAULT_CLIENT_RETRY, ...options.clientRetry };
+
+  const kafka = new Kafka({
+    clientId: options.clientId ?? 'integr8s',
+    brokers: options.brokers,
+    connectionTimeout: options.connectionTimeoutMs ?? 3_000,
+    requestTimeout: options.requestTimeoutMs ?? 30_000,
+    retry: clientRetry,
+    ...kafkajsLogging(options.logger),
+  });
+
+  const admin = lazyClient(() => kafka.admin({ retry: clientRetry }));
+  const producer = lazyClient(() =>
+    kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      retry: clientRetry,
+    }),
+  );
+  const sender = new Sender(() => producer.get());
+  const topics = new Map<string, Promise<void>>();
+  const members = new Set<Consumer>();
+  let closed = false;
+
+  const ensureOpen = (): void => {
+    if (closed) throw new Error('event log is closed');
+  };
+
+  /** Creates the topic once per log (an existing one is fine) and checks its partition count. */
+  const ensureTopic = (topic: string): Promise<void> => {
+    let known = topics.get(topic);
+    if (!known) {
+      known = (async () => {
+        const client = await admin.get();
+        // Not kafkajs' waitForLeaders: it gives up on the UNKNOWN_TOPIC_OR_PARTITION a KRaft broker answers
+        // until the new topic has reached its metadata cache.
+        await client.createTopics({
+          topics: [{ topic, numPartitions: partitions, replicationFactor }],
+          waitForLeaders: false,
+        });
+        await awaitLeaders(client, topic, partitions, TOPIC_READY_TIMEOUT_MS);
+      })();
+      topics.set(topic, known);
+      known.catch(() => topics.delete(topic));
+    }
+    return known;
+  };
+
+  const send = async (topic: string, key: string, value: string, headers: Record<string, string>): Promise<void> => {
+    await ensureTopic(topic);
+    await sender.send(topic, { key, value, headers: headersToKafka(headers), partition: partitionOf(key, partitions) });
+  };
+
+  const context: MemberContext = {
+    kafka,
+    retry,
+    tuning: { ...DEFAULT_TUNING, ...options.consumer },
+    clientRetry,
+    logger,
+    deadLetter: (record, error) =>
+      send(DEAD_LETTER_TOPIC, record.key, record.value, {
+        ...record.headers,
+        [DEAD_LETTER_HEADERS.topic]: record.topic,
+        [DEAD_LETTER_HEADERS.partition]: String(record.partition),
+        [DEAD_LETTER_HEADERS.offset]: String(record.offset),
+        [DEAD_LETTER_HEADERS.error]: describeError(error),
+        [DEAD_LETTER_HEADERS.attempts]: String(retry.attempts),
+      }),
+  };
+
+  return {
+    partitions,
+    async append(topic, key, value, headers = {}) {
+      ensureOpen();
+      checkTopic(topic);
+      checkRecord(key, value, headers);
+      await send(topic, key, value, headers);
+    },
+    async consume(consumerOptions, handler) {
+      ensureOpen();
+      const { topics: names } = consumerOptions;
+      if (names.length === 0) throw new Error('consume needs at least one topic');
+      names.forEach(checkTopic);
+      await Promise.all(names.map(ensureTopic));
+      ensureOpen();
+      const member = await startMember(context, { ...consumerOptions, topics: [...new Set(names)] }, handler);
+      let stopping: Promise<void> | undefined;
+      const tracked: Consumer = {
+        stop() {
+          stopping ??= member.stop().finally(() => members.delete(tracked));
+          return stopping;
+        },
+      };
+      members.add(tracked);
+      if (closed) {
+        // close() ran while this member was starting, so it did not stop it.
+        await tracked.stop();
+        throw new Error('event log is closed');
+      }
+      return tracked;
+    },
+    async ping() {
+      ensureOpen();
+      const answer = admin.get().then((client) => client.describeCluster());
+      await withTimeout(answer, pingTimeoutMs, `Kafka did not answer within ${pingTimeoutMs} ms`);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await Promise.allSettled([...members].map((member) => member.stop()));
+      await sender.drain();
+      await Promise.allSettled([producer.close(), admin.close()]);
+    },
+  };
+}
+
+/** A kafkajs client connected on first use; a failed connection is tried afresh next time. */
+function lazyClient<T extends Admin | Producer>(make: () => T): { get(): Promise<T>; close(): Promise<void> } {
+  let ready: Promise<T> | undefined;
+  return {
+    get() {
+      if (!ready) {
+        const client = make();
+        const connecting = client.connect().then(
+          () => client,
+          async (error: unknown) => {
+            ready = undefined;
+            await client.disconnect().catch(() => {});
+            throw error;
+          },
+        );
+        ready = connecting;
+      }
+      return ready;
+    },
+    async close() {
+      const pending = ready;
+      ready = undefined;
+      if (!pending) return;
+      const client = await pending.catch(() => undefined);
+      await client?.disconnect();
+    },
+  };
+}
+
+interface Pending {
+  topic: string;
+  message: Message;
+  chars: number;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Sends appends through one producer: while a request is in flight, new appends wait and then go out together in
+ * the next one (in the order they were made, so a key's records stay in order). Each append settles with its request.
+ */
+class Sender {
+  private readonly pending: Pending[] = [];
+  private flushing: Promise<void> | undefined;
+
+  constructor(private readonly producer: () => Promise<Producer>) {}
+
+  send(topic: string, message: Message): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ topic, message, chars: size(message), resolve, reject });
+      this.flushing ??= this.flush();
+    });
+  }
+
+  /** Resolves when every append made so far has settled. */
+  drain(): Promise<void> {
+    return this.flushing ?? Promise.resolve();
+  }
+
+  private async flush(): Promise<void> {
+    // Let the appends of the current turn join the first request.
+    await Promise.resolve();
+    while (this.pending.length > 0) {
+      const batch = this.take();
+      try {
+        const producer = await this.producer();
+        const byTopic = new Map<string, Message[]>();
+        for (const { topic, message } of batch) {
+          let messages = byTopic.get(topic);
+          if (!messages) byTopic.set(topic, (messages = []));
+          messages.push(message);
+        }
+        await producer.sendBatch({
+          acks: -1,
+          topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+        });
+        for (const entry of batch) entry.resolve();
+      } catch (error) {
+        for (const entry of batch) entry.reject(error);
+      }
+    }
+    this.flushing = undefined;
+  }
+
+  /** The next request's appends: at least one, then as many as fit in MAX_REQUEST_CHARS. */
+  private take(): Pending[] {
+    let chars = 0;
+    let count = 0;
+    while (count < this.pending.length) {
+      const next = this.pending[count]!;
+      if (count > 0 && chars + next.chars > MAX_REQUEST_CHARS) break;
+      chars += next.chars;
+      count++;
+    }
+    return this.pending.splice(0, count);
+  }
+}
+
+function size(message: Message): number {
+  let chars = String(message.key ?? '').length + String(message.value ?? '').length;
+  for (const [name, value] of Object.entries(message.headers ?? {})) chars += name.length + String(value ?? '').length;
+  return chars;
+}
+
+/**
+ * Waits until the topic's metadata shows `partitions` partitions, each with a leader; rejects at once when it has
+ * another partition count, and after `timeoutMs` when it never gets there.
+ */
+async function awaitLeaders(admin: Admin, topic: string, partitions: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let problem = 'no metadata yet';
+  for (;;) {
+    try {
+      const { topics: [metadata] } = await admin.fetchTopicMetadata({ topics: [topic] });
+      const found = metadata?.partitions ?? [];
+      if (found.length > 0 && found.length !== partitions) {
+        throw new TopicMismatchError(
+          `topic '${topic}' has ${found.length} partitions, this event log needs ${partitions}`,
+        );
+      }
+      if (found.length === partitions && found.every((partition) => partition.leader >= 0)) return;
+      problem = 'partitions without a leader';
+    } catch (error) {
+      if (error instanceof TopicMismatchError || (error as { retriable?: boolean }).retriable === false) throw error;
+      problem = describeError(error);
+    }
+    if (Date.now() >= deadline) throw new Error(`topic '${topic}' was not ready within ${timeoutMs} ms: ${problem}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+class TopicMismatchError extends Error {
+  override name = 'TopicMismatchError';
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(message)), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
+
+function checkRetry(retry: RetryPolicy): void {
+  const ok =
+    Number.isSafeInteger(retry.attempts) &&
+    retry.attempts >= 1 &&
+    retry.initialMs >= 0 &&
+    retry.factor >= 1 &&
+    retry.maxMs >= retry.initialMs;
+  if (!ok) throw new Error(`invalid retry policy ${JSON.stringify(retry)}`);
+}

@@ -1,0 +1,57 @@
+/**
+ * Conversions between the EventLog's records (strings everywhere) and kafkajs messages (Buffers on the way in).
+ */
+import type { IHeaders, KafkaMessage } from 'kafkajs';
+import type { LogRecord } from '../../system/ports/event-log.js';
+
+/**
+ * kafkajs headers as the string map of a LogRecord: Buffers are read as UTF-8, a header that occurs more than once
+ * keeps its last value (Kafka's `lastHeader`), a null value becomes ''. Every name is an own property, even
+ * `__proto__`.
+ */
+export function headersFromKafka(headers: IHeaders | undefined): Record<string, string> {
+  const result: Record<string, string> = {};
+  if (!headers) return result;
+  for (const [name, raw] of Object.entries(headers)) {
+    const value = Array.isArray(raw) ? raw[raw.length - 1] : raw;
+    const text = value == null ? '' : typeof value === 'string' ? value : value.toString('utf8');
+    Object.defineProperty(result, name, { value: text, enumerable: true, writable: true, configurable: true });
+  }
+  return result;
+}
+
+/** The headers of an outgoing message (kafkajs sends strings as UTF-8), copied so later edits do not leak in. */
+export function headersToKafka(headers: Record<string, string>): IHeaders {
+  const result: IHeaders = {};
+  for (const [name, value] of Object.entries(headers)) {
+    Object.defineProperty(result, name, { value, enumerable: true, writable: true, configurable: true });
+  }
+  return result;
+}
+
+/** A fetched message as a LogRecord; a null key or value (not something this adapter writes) becomes ''. */
+export function recordFromKafka(topic: string, partition: number, message: KafkaMessage): LogRecord {
+  return {
+    topic,
+    partition,
+    offset: Number(message.offset),
+    key: message.key ? message.key.toString('utf8') : '',
+    value: message.value ? message.value.toString('utf8') : '',
+    headers: headersFromKafka(message.headers),
+  };
+}
+
+/** Only strings go in, like the embedded log, so whatever is appended can be read back the same. */
+export function checkRecord(key: unknown, value: unknown, headers: Record<string, unknown>): void {
+  if (typeof key !== 'string' || typeof value !== 'string') throw new TypeError('key and value must be strings');
+  for (const [name, header] of Object.entries(headers)) {
+    if (typeof header !== 'string') throw new TypeError(`header '${name}' must be a string`);
+  }
+}
+
+/** Kafka's legal topic names (the embedded log checks the same). */
+export function checkTopic(topic: string): void {
+  if (!/^[A-Za-z0-9._-]{1,249}$/.test(topic) || topic === '.' || topic === '..') {
+    throw new Error(`invalid topic name '${topic}'`);
+  }
+}
