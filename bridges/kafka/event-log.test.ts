@@ -155,3 +155,56 @@ describe('Kafka event log (real broker)', () => {
     await expect(log.ping()).rejects.toThrow('closed');
   });
 });
+
+describe('Kafka event log: namespaces (real broker)', () => {
+  let logs: KafkaTestLogs;
+
+  beforeEach(async () => {
+    logs = await KafkaTestLogs.create();
+  });
+  afterEach(async () => {
+    await logs.cleanup();
+  });
+
+  it('keeps two namespaces apart on one broker, under the same topic and group names, dead letters included', async () => {
+    const [nsA, nsB] = [logs.topic('nsa'), logs.topic('nsb')];
+    const topic = 'shared-name';
+    for (const ns of [nsA, nsB]) {
+      for (const name of [topic, 'dead_letters']) logs.topics.add(`${ns}.${name}`);
+      logs.groups.add(`${ns}.workers`);
+    }
+    const a = logs.open({ namespace: nsA, retry: { attempts: 1, initialMs: 1, factor: 1, maxMs: 1 } });
+    const b = logs.open({ namespace: nsB });
+    await a.append(topic, 'k', 'from-a');
+    await b.append(topic, 'k', 'from-b');
+    const gotA = await collect(a, { group: 'workers', topics: [topic] });
+    const gotB = await collect(b, { group: 'workers', topics: [topic] });
+    await waitFor(() => gotA.records.length === 1 && gotB.records.length === 1, { message: 'one record each' });
+    await delay(300);
+    expect(gotA.records.map((r) => [r.topic, r.value])).toEqual([[topic, 'from-a']]);
+    expect(gotB.records.map((r) => [r.topic, r.value])).toEqual([[topic, 'from-b']]);
+    await gotA.consumer.stop();
+    await gotB.consumer.stop();
+
+    // A record that fails lands in the namespace's own dead-letter topic, naming the plain topic it came from.
+    await a.append(topic, 'k', 'poison');
+    const failing = await a.consume({ group: 'failing', topics: [topic] }, async (record) => {
+      if (record.value === 'poison') throw new Error('cannot handle poison');
+    });
+    logs.groups.add(`${nsA}.failing`);
+    const dead = await collect(a, { group: 'dlq-reader', topics: ['dead_letters'] });
+    logs.groups.add(`${nsA}.dlq-reader`);
+    await waitFor(() => dead.records.length === 1, { timeoutMs: 30_000, message: 'the dead letter' });
+    expect(dead.records[0]).toMatchObject({ topic: 'dead_letters', value: 'poison', headers: { original_topic: topic, error: expect.stringContaining('poison') } });
+    const admin = await logs.admin();
+    try {
+      const names = await admin.listTopics();
+      expect(names).toContain(`${nsA}.dead_letters`);
+      expect(names).not.toContain(`${nsB}.dead_letters`);
+    } finally {
+      await admin.disconnect();
+    }
+    await failing.stop();
+    await dead.consumer.stop();
+  }, 60_000);
+});

@@ -29,6 +29,11 @@ export interface KafkaEventLogOptions {
   brokers: string[];
   /** Shown in the broker's logs and quotas; default `integr8s`. */
   clientId?: string;
+  /**
+   * Keeps deployments sharing a broker apart: every topic is `<namespace>.<topic>` on the broker and every
+   * consumer group `<namespace>.<group>`, while callers keep using the plain names. Default: none.
+   */
+  namespace?: string;
   /** Partitions per topic: topics are created with it, and `log.partitions` is it. */
   partitions: number;
   /** Replication factor of the topics this log creates; default 1 (a single local broker). */
@@ -66,6 +71,10 @@ export function createKafkaEventLog(options: KafkaEventLogOptions): EventLog {
   const pingTimeoutMs = options.pingTimeoutMs ?? 3_000;
   const logger = options.logger ?? STDERR_LOGGER;
   const clientRetry = { ...DEFAULT_CLIENT_RETRY, ...options.clientRetry };
+  const ns = options.namespace ?? '';
+  if (ns) checkTopic(ns);
+  const physical = (name: string): string => (ns ? `${ns}.${name}` : name);
+  const logical = (name: string): string => (ns && name.startsWith(`${ns}.`) ? name.slice(ns.length + 1) : name);
 
   const kafka = new Kafka({
     clientId: options.clientId ?? 'integr8s',
@@ -127,9 +136,9 @@ export function createKafkaEventLog(options: KafkaEventLogOptions): EventLog {
     clientRetry,
     logger,
     deadLetter: (record, error) =>
-      send(DEAD_LETTER_TOPIC, record.key, record.value, {
+      send(physical(DEAD_LETTER_TOPIC), record.key, record.value, {
         ...record.headers,
-        [DEAD_LETTER_HEADERS.topic]: record.topic,
+        [DEAD_LETTER_HEADERS.topic]: logical(record.topic),
         [DEAD_LETTER_HEADERS.partition]: String(record.partition),
         [DEAD_LETTER_HEADERS.offset]: String(record.offset),
         [DEAD_LETTER_HEADERS.error]: describeError(error),
@@ -143,16 +152,21 @@ export function createKafkaEventLog(options: KafkaEventLogOptions): EventLog {
       ensureOpen();
       checkTopic(topic);
       checkRecord(key, value, headers);
-      await send(topic, key, value, headers);
+      await send(physical(topic), key, value, headers);
     },
     async consume(consumerOptions, handler) {
       ensureOpen();
       const { topics: names } = consumerOptions;
       if (names.length === 0) throw new Error('consume needs at least one topic');
       names.forEach(checkTopic);
-      await Promise.all(names.map(ensureTopic));
+      const onBroker = [...new Set(names.map(physical))];
+      await Promise.all(onBroker.map(ensureTopic));
       ensureOpen();
-      const member = await startMember(context, { ...consumerOptions, topics: [...new Set(names)] }, handler);
+      const member = await startMember(
+        context,
+        { ...consumerOptions, group: physical(consumerOptions.group), topics: onBroker },
+        ns ? (record) => handler({ ...record, topic: logical(record.topic) }) : handler,
+      );
       let stopping: Promise<void> | undefined;
       const tracked: Consumer = {
         stop() {

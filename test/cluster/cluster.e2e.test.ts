@@ -1,0 +1,74 @@
+/**
+ * Three real node processes on Kafka, a MongoDB-wire server and Redis: work submitted to every node finishes
+ * exactly once, and an SSE client on one node gets the result of an execution another node owns.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { partitionOf } from '../../system/domain/partition.js';
+import { CLUSTER_PARTITIONS, startCluster, type TestCluster } from '../support/cluster.js';
+import { readSse } from '../support/sse-client.js';
+import { waitFor } from '../support/wait.js';
+import { expectExactlyOnce, submit, TERMINAL } from './checks.js';
+
+const RUNS = 300;
+let cluster: TestCluster;
+
+beforeAll(async () => {
+  cluster = await startCluster({ nodes: 3, env: { MAX_CONCURRENT_EXECUTIONS: '6' } });
+  await cluster.balanced(3);
+}, 240_000);
+
+afterAll(async () => {
+  await cluster?.stop();
+}, 60_000);
+
+describe('cluster of three nodes', () => {
+  it('lists every node with its partitions, from any node', async () => {
+    for (const node of cluster.nodes) {
+      const res = await cluster.api(node, '/admin/cluster/nodes');
+      expect(res.status).toBe(200);
+      expect(res.body.mode).toBe('cluster');
+      expect(res.body.answered_by).toBe(node.nodeId);
+      expect(res.body.nodes.map((n: { nodeId: string }) => n.nodeId).sort()).toEqual(cluster.nodes.map((n) => n.nodeId).sort());
+    }
+  });
+
+  it(`runs ${RUNS} executions submitted round-robin to all nodes, each exactly once`, async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const node = cluster.nodes[i % cluster.nodes.length]!;
+      ids.push(await submit(cluster, node, `print(${i} * 2)`));
+    }
+    const results = await waitFor(
+      async () => {
+        const all = await Promise.all(ids.map(async (id, i) => (await cluster.api(cluster.nodes[(i + 1) % 3]!, `/executions/${id}/result`)).body));
+        return all.every((r) => TERMINAL.has(r.status)) ? all : null;
+      },
+      { timeoutMs: 240_000, intervalMs: 1_000, message: `${RUNS} executions to finish` },
+    );
+    results.forEach((r, i) => {
+      expect(r.status, `execution ${ids[i]}`).toBe('completed');
+      expect(r.stdout).toBe(`${i * 2}\n`);
+    });
+    await expectExactlyOnce(cluster, ids);
+  }, 300_000);
+
+  it("delivers an execution's result to an SSE client on a node that does not own it", async () => {
+    const members = await cluster.members(cluster.nodes[0]!);
+    const owner = new Map<number, string>();
+    for (const m of members) for (const p of m.partitions) owner.set(p, m.nodeId);
+    const watcher = cluster.nodes[0]!;
+    // Submit through a third node until the execution lands on a partition the watcher does not own.
+    let id = '';
+    for (let i = 0; i < 50 && !id; i++) {
+      const candidate = await submit(cluster, cluster.nodes[1]!, 'import time\ntime.sleep(0.5)\nprint("far away")');
+      const ownerId = owner.get(partitionOf(candidate, CLUSTER_PARTITIONS));
+      if (ownerId !== undefined && ownerId !== watcher.nodeId) id = candidate;
+    }
+    expect(id).not.toBe('');
+    const stream = await readSse(`${watcher.base}/events/executions/${id}`, { headers: cluster.session.headers(), timeoutMs: 60_000 });
+    expect(stream.closedByServer).toBe(true);
+    const last = JSON.parse(stream.messages.at(-1)?.data ?? '{}') as { event_type?: string; result?: { stdout?: string } };
+    expect(last.event_type).toBe('result_stored');
+    expect(last.result?.stdout).toBe('far away\n');
+  }, 120_000);
+});
