@@ -57,9 +57,15 @@ describe('execution transitions', () => {
     expect('patch' in p && p.patch).toMatchObject({ status: 'error', error_type: 'system_error' });
   });
 
+  it('a running execution whose sandbox was lost is scheduled again as a new attempt, without its old sandbox', () => {
+    const running = { ...at('running'), attempts: 1, sandbox: { backend: 'bwrap', id: 'gone' }, start_time: '2026-01-01T00:00:00.000Z' };
+    const next = plan(running as never, { kind: 'scheduled' });
+    expect(next).toMatchObject({ patch: { status: 'scheduled', attempts: 2, sandbox: null, start_time: null } });
+  });
+
   it('rejects moves the state machine does not allow', () => {
     expect(plan(at('completed'), { kind: 'cancelled', reason: 'x' })).toEqual({ rejected: 'execution is already completed' });
-    expect(plan(at('running'), { kind: 'scheduled' })).toEqual({ rejected: 'cannot go from running to scheduled' });
+    expect(plan(at('scheduled'), { kind: 'queued', position: 1 })).toMatchObject({ rejected: expect.stringContaining('scheduled') });
     expect(plan(queued, { kind: 'finished', end: { outcome, timedOut: false, cancelled: false }, timeoutSeconds: 1, cancelReason: '' })).toEqual({
       rejected: 'cannot go from queued to completed',
     });

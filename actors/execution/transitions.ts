@@ -25,7 +25,8 @@ export function plan(record: ExecutionRecord, change: ExecutionChange, now = new
       };
     case 'scheduled':
       return {
-        patch: { status: 'scheduled', attempts: record.attempts + 1 },
+        // A run whose sandbox was lost starts over: no sandbox, no start time until the new one runs.
+        patch: { status: 'scheduled', attempts: record.attempts + 1, ...(record.status === 'running' ? { sandbox: null, start_time: null } : {}) },
         events: [stampEvent('execution_scheduled', id, { execution_id: id, attempt: record.attempts + 1 }, meta)],
       };
     case 'started':

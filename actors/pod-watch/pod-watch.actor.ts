@@ -58,8 +58,7 @@ export function spawnPodWatch(parent: Ref<unknown>, props: PodWatchProps): Ref<P
         case 'Reattach':
           if (state.status !== 'idle') return state;
           sandbox.reattach(msg.handle).then(
-            (handle) =>
-              dispatch(self, handle ? { type: 'Started', handle } : { type: 'StartFailed', message: 'sandbox was lost while the node was down' }),
+            (handle) => dispatch(self, handle ? { type: 'Started', handle } : { type: 'Lost' }),
             (err) => dispatch(self, { type: 'StartFailed', message: message(err) }),
           );
           return { status: 'starting', stopRequested: state.stopRequested };
@@ -73,6 +72,10 @@ export function spawnPodWatch(parent: Ref<unknown>, props: PodWatchProps): Ref<P
         case 'StartFailed':
           dispatch(report, { type: 'SandboxFailed', message: msg.message });
           return ended();
+        case 'Lost':
+          if (state.status !== 'starting') return state;
+          dispatch(report, { type: 'SandboxLost' });
+          return { status: 'idle', stopRequested: state.stopRequested };
         case 'Stop':
           if (state.status === 'running') {
             void sandbox.stop(state.handle);

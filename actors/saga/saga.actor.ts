@@ -131,6 +131,19 @@ export function spawnSaga(
       case 'SandboxFailed':
         if (state.status !== 'running') return state;
         return fail(msg.message);
+      case 'SandboxLost': {
+        // The sandbox died with the node that ran it: run the script again, as a new attempt, on this node.
+        if (state.status !== 'running') return state;
+        if (state.cancel !== null) {
+          await apply({ kind: 'cancelled', reason: state.cancel });
+          return finish('cancelled');
+        }
+        if (state.record.attempts >= deps.maxAttempts) return fail(`sandbox lost after ${state.record.attempts} attempts to run`);
+        const record = (await apply({ kind: 'scheduled' })).record ?? state.record;
+        await journal.step('start_sandbox');
+        dispatch(state.watch, { type: 'Start' });
+        return { ...state, record };
+      }
       case 'Cancel':
         switch (state.status) {
           case 'idle':

@@ -19,7 +19,8 @@ export function isTerminal(status: ExecutionStatus): boolean {
 const TRANSITIONS: Record<ExecutionStatus, readonly ExecutionStatus[]> = {
   queued: ['scheduled', 'cancelled', 'error'],
   scheduled: ['running', 'completed', 'failed', 'timeout', 'cancelled', 'error'],
-  running: ['completed', 'failed', 'timeout', 'cancelled', 'error'],
+  // running → scheduled: its sandbox died with the node that ran it, and it runs again (a new attempt).
+  running: ['scheduled', 'completed', 'failed', 'timeout', 'cancelled', 'error'],
   completed: [],
   failed: [],
   timeout: [],

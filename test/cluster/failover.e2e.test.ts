@@ -44,16 +44,27 @@ describe('failover', () => {
     expect(survivors.map((m) => m.nodeId).sort()).toEqual([a.nodeId, b.nodeId].sort());
 
     let firstResumedAt = 0;
+    let last: any[] = [];
     const results = await waitFor(
       async () => {
         const all = await Promise.all(ids.map(async (id) => (await cluster.api(b, `/executions/${id}/result`)).body));
+        last = all;
         if (!firstResumedAt && onVictim.some((id) => TERMINAL.has(all[ids.indexOf(id)].status))) firstResumedAt = Date.now();
         return all.every((r) => TERMINAL.has(r.status)) ? all : null;
       },
-      { timeoutMs: 180_000, intervalMs: 500, message: 'every accepted execution to finish' },
-    );
+      { timeoutMs: 120_000, intervalMs: 500, message: 'every accepted execution to finish' },
+    ).catch((err: unknown) => {
+      const stuck = last.filter((r) => !TERMINAL.has(r.status)).map((r) => `${r.execution_id} p${partitionOf(r.execution_id, CLUSTER_PARTITIONS)} ${r.status}`);
+      const logs = cluster.nodes.map((n) => `--- ${n.nodeId}\n${n.output.slice(-30).join('\n')}`).join('\n');
+      throw new Error(`${String(err)}\nunfinished:\n${stuck.join('\n')}\nvictim partitions: ${[...victimPartitions].join(',')}\n${logs}`);
+    });
+    for (const r of results.filter((x) => x.status !== 'completed')) {
+      const events = (await cluster.api(b, `/executions/${r.execution_id}/events?limit=1000`)).body as Array<Record<string, unknown>>;
+      const logs = cluster.nodes.map((n) => `--- ${n.nodeId}\n${n.output.filter((l) => l.includes(r.execution_id)).slice(-20).join('\n')}`).join('\n');
+      throw new Error(`${r.execution_id} ended ${r.status}:\n${events.map((e) => JSON.stringify(e).slice(0, 400)).join('\n')}\n${logs}`);
+    }
     results.forEach((r, i) => {
-      expect(r.status, ids[i]).toBe('completed');
+      expect(r.status, `${ids[i]} ${JSON.stringify(r).slice(0, 600)}`).toBe('completed');
       expect(r.stdout).toBe(`run ${i}\n`);
     });
     await expectExactlyOnce(cluster, ids);

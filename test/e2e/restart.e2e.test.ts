@@ -72,8 +72,10 @@ describe('restart safety', () => {
       },
       { timeoutMs: 40_000, intervalMs: 200, message: 'every execution terminal after restart' },
     );
-    // The one that was running lost its sandbox with the node: a system error, said out loud.
-    expect(after[0]).toMatchObject({ status: 'error', error_type: 'system_error' });
+    // The one that was running lost its sandbox with the node: it runs again, as a second attempt.
+    expect(after[0]).toMatchObject({ status: 'completed', stdout: 'run 0\n' });
+    const scheduled = (await json(`/executions/${ids[0]}/events?event_types=execution_scheduled`)).body.map((e: any) => e.attempt);
+    expect(scheduled).toEqual([1, 2]);
     // The queued ones had not started: they run after the restart.
     for (let i = 1; i < 4; i++) expect(after[i]).toMatchObject({ status: 'completed', stdout: `run ${i}\n` });
     const events = (await json(`/executions/${ids[0]}/events`)).body.map((e: any) => e.event_type);
