@@ -38,6 +38,7 @@ const EnvSchema = z
     MONGO_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, '1 to 63 letters, digits, dashes or underscores').optional(),
     CLUSTER_NAMESPACE: z.string().regex(/^[A-Za-z0-9_-]{0,40}$/, 'up to 40 letters, digits, dashes or underscores').default(''),
     REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+    KAFKA_SESSION_TIMEOUT_MS: int(6_000, 6_000, 300_000),
     NODE_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, '1 to 64 letters, digits, dots, dashes or underscores').optional(),
     ADVERTISED_URL: z.url().optional(),
   })
@@ -61,6 +62,8 @@ export interface ClusterConfig {
   mongoUrl: string;
   mongoDb: string;
   redisUrl: string;
+  /** How long the group waits for a silent node before its partitions move (the failover floor). */
+  kafkaSessionTimeoutMs: number;
   /**
    * Keeps deployments that share servers apart: prefixes Kafka topics and consumer groups (`<ns>.`) and Redis
    * keys, and names the default MongoDB database. Empty: the plain topic names.
@@ -145,6 +148,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
             mongoUrl: e.MONGO_URL,
             mongoDb: e.MONGO_DB ?? (e.CLUSTER_NAMESPACE || 'integr8s'),
             redisUrl: e.REDIS_URL,
+            kafkaSessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
             namespace: e.CLUSTER_NAMESPACE,
           }
         : null,

@@ -93,7 +93,14 @@ function openCluster(config: Config, log: Logger): Parts {
   return {
     mode: 'cluster',
     store: createMongoDocumentStore({ url: cluster.mongoUrl, database: cluster.mongoDb, logger }),
-    eventLog: createKafkaEventLog({ brokers: cluster.kafkaBrokers, clientId: name, namespace: cluster.namespace, partitions: config.partitions, logger }),
+    eventLog: createKafkaEventLog({
+      brokers: cluster.kafkaBrokers,
+      clientId: name,
+      namespace: cluster.namespace,
+      partitions: config.partitions,
+      consumer: { sessionTimeoutMs: cluster.kafkaSessionTimeoutMs },
+      logger,
+    }),
     bus: createRedisBus({ url: cluster.redisUrl, name, logger, channelPrefix: `${prefix}fanout:` }),
     counters: createRedisRateLimitStore(redis),
     semaphore: createRedisSemaphore(redis),

@@ -55,7 +55,9 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
   const { store, eventLog, bus } = infra;
   const executions = new ExecutionStore(store);
   const events = new EventStore(store);
-  const publisher = new EventPublisher(events, eventLog, bus);
+  const publisher = new EventPublisher(events, eventLog, bus, (err, event) =>
+    log.warn({ err, event_type: event.event_type, execution_id: event.aggregate_id }, 'live fan-out failed; streams catch up from the event store'),
+  );
   const settings = await openSettings(config, store, log);
   const policy = SupervisionPolicySchema.parse(DEFAULT_POLICY);
   const crashes = new CrashLedger();
@@ -163,6 +165,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
             limits: () => settings.limitsFor(),
             cpuMillicores: () => settings.cpuMillicores(),
             streams: sse,
+            onPublishDeferred: (err, executionId) => log.warn({ err, execution_id: executionId }, 'execution accepted; its request event is published later'),
           }),
           health: createHealthService({ store, eventLog, bus, sandbox: sandbox! }),
           log,

@@ -14,6 +14,8 @@ export interface PartitionView {
 export type PartitionMsg =
   | { type: 'Command'; command: ExecutionCommand; replyTo: Ref<'ok'> }
   | { type: 'Recover'; replyTo: Ref<number> }
+  /** (self, periodic) Hosts what needs an actor and has none: a command that never arrived, events not yet published. */
+  | { type: 'Sweep' }
   | { type: 'ChildGaveUp'; executionId: string; error: string }
   | { type: 'Inspect'; replyTo: Ref<PartitionView> }
   | SagaDone;

@@ -6,17 +6,27 @@ import type { EventStore } from '../stores/event-store.js';
 import { executionChannel, toStreamFrame } from './stream-frame.js';
 import { topicOf } from './topics.js';
 
-/** Publishes a stamped event: stored first, then appended to the log, then fanned out to live streams. */
+/**
+ * Publishes a stamped event: stored first, then appended to the log, then fanned out to live streams.
+ * The store and the log are the record of what happened, so their failures fail the publish (the caller's
+ * outbox retries it). The fan-out only speeds up live streams, which resume from the store: a bus that is
+ * down is reported to `onFanoutError` and does not fail the publish.
+ */
 export class EventPublisher {
   constructor(
     private readonly store: EventStore,
     private readonly log: EventLog,
     private readonly bus: FanoutBus,
+    private readonly onFanoutError: (error: unknown, event: DomainEvent) => void = () => {},
   ) {}
 
   async publish(event: DomainEvent, result: ExecutionResult | null = null): Promise<void> {
     await this.store.append(event);
     await this.log.append(topicOf(event.event_type), event.aggregate_id, JSON.stringify(event), { event_type: event.event_type });
-    await this.bus.publish(executionChannel(event.aggregate_id), JSON.stringify(toStreamFrame(event, result)));
+    try {
+      await this.bus.publish(executionChannel(event.aggregate_id), JSON.stringify(toStreamFrame(event, result)));
+    } catch (error) {
+      this.onFanoutError(error, event);
+    }
   }
 }

@@ -36,6 +36,8 @@ export interface ExecutionServiceDeps {
   /** CPU share a run may use, reported as the Kubernetes-style cpu_limit; a function to follow admin settings. */
   cpuMillicores: number | (() => number);
   streams: StreamOpener;
+  /** Told when an accepted execution's event could not be published at once (the sweep will). */
+  onPublishDeferred?: (error: unknown, executionId: string) => void;
 }
 
 /** An execution as history lists show it. */
@@ -75,7 +77,14 @@ export function createExecutionService(deps: ExecutionServiceDeps): ExecutionSer
       { user_id: userId },
     );
     await deps.executions.create(recordFromRequest(event, partitionOf(id, deps.partitions)));
-    await deps.publisher.publish(event);
+    try {
+      await deps.publisher.publish(event);
+    } catch (error) {
+      deps.onPublishDeferred?.(error, id);
+      // The record is stored, so the execution is accepted: its partition's sweep finds it, runs it and
+      // publishes this event from the outbox once the log is back.
+      await deps.executions.update(id, { outbox: [event], outbox_pending: true }).catch(() => null);
+    }
     return { execution_id: id, status: 'queued' };
   };
 

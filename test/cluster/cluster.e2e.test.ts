@@ -2,10 +2,12 @@
  * Three real node processes on Kafka, a MongoDB-wire server and Redis: work submitted to every node finishes
  * exactly once, and an SSE client on one node gets the result of an execution another node owns.
  */
+import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partitionOf } from '../../system/domain/partition.js';
 import { CLUSTER_PARTITIONS, startCluster, type TestCluster } from '../support/cluster.js';
 import { readSse } from '../support/sse-client.js';
+import { kafkaBrokers } from '../support/infra.js';
 import { waitFor } from '../support/wait.js';
 import { expectExactlyOnce, submit } from './checks.js';
 
@@ -74,5 +76,50 @@ describe('cluster of three nodes', () => {
     const last = JSON.parse(stream.messages.at(-1)?.data ?? '{}') as { event_type?: string; result?: { stdout?: string } };
     expect(last.event_type).toBe('result_stored');
     expect(last.result?.stdout).toBe('far away\n');
+  }, 120_000);
+
+  it('a poison command lands in the dead-letter topic with its error, and its partition keeps flowing', async () => {
+    const kafka = new Kafka({ clientId: 'poison-test', brokers: (await kafkaBrokers()).split(','), logLevel: logLevel.NOTHING });
+    const producer = kafka.producer();
+    const consumer = kafka.consumer({ groupId: `${cluster.namespace}.poison-reader` });
+    await Promise.all([producer.connect(), consumer.connect()]);
+    try {
+      const key = 'poison-key';
+      const partition = partitionOf(key, CLUSTER_PARTITIONS);
+      await producer.send({
+        topic: `${cluster.namespace}.execution_commands`,
+        messages: [{ key, value: '{"event_type":"execution_requested","not":"an event"}', partition }],
+      });
+      const dead: Array<{ value: string; headers: Record<string, string> }> = [];
+      await consumer.subscribe({ topic: `${cluster.namespace}.dead_letters`, fromBeginning: true });
+      await consumer.run({
+        eachMessage: async ({ message }) => {
+          const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
+          dead.push({ value: message.value?.toString() ?? '', headers });
+        },
+      });
+      await waitFor(() => dead.some((d) => d.value.includes('an event')), { timeoutMs: 60_000, intervalMs: 200, message: 'the poison message in dead_letters' });
+      const letter = dead.find((d) => d.value.includes('an event'))!;
+      expect(letter.headers).toMatchObject({ original_topic: 'execution_commands', original_partition: String(partition) });
+      expect(letter.headers['error']).toBeTruthy();
+
+      // The same partition still takes work.
+      let id = '';
+      for (let i = 0; i < 60 && !id; i++) {
+        const candidate = await submit(cluster, cluster.nodes[i % 3]!, 'print("after poison")');
+        if (partitionOf(candidate, CLUSTER_PARTITIONS) === partition) id = candidate;
+      }
+      expect(id).not.toBe('');
+      const result = await waitFor(
+        async () => {
+          const r = (await cluster.api(cluster.nodes[0]!, `/executions/${id}/result`)).body;
+          return r.status === 'completed' ? r : null;
+        },
+        { timeoutMs: 60_000, intervalMs: 200, message: 'an execution in the poisoned partition to finish' },
+      );
+      expect(result.stdout).toBe('after poison\n');
+    } finally {
+      await Promise.allSettled([producer.disconnect(), consumer.disconnect()]);
+    }
   }, 120_000);
 });

@@ -26,6 +26,8 @@ export interface ClusterOptions {
   nodes: number;
   /** Extra environment for every node. */
   env?: Record<string, string>;
+  /** Servers to use instead of the shared ones (e.g. a private broker a test restarts). */
+  servers?: { kafkaBrokers?: string; mongoUrl?: string; redisUrl?: string };
 }
 
 export interface TestCluster {
@@ -51,7 +53,12 @@ export const CLUSTER_PARTITIONS = 8;
 let nextPort = 21_000 + Math.floor(Math.random() * 15_000);
 
 export async function startCluster(options: ClusterOptions): Promise<TestCluster> {
-  const [brokers, mongo, redis] = await Promise.all([kafkaBrokers(), mongoUrl(), redisUrl()]);
+  const given = options.servers ?? {};
+  const [brokers, mongo, redis] = await Promise.all([
+    given.kafkaBrokers ?? kafkaBrokers(),
+    given.mongoUrl ?? mongoUrl(),
+    given.redisUrl ?? redisUrl(),
+  ]);
   const namespace = `t${randomBytes(5).toString('hex')}`;
   const secret = randomBytes(32).toString('hex');
   const nodes: ClusterNode[] = [];
