@@ -4,12 +4,18 @@ import { DuplicateKeyError } from '../ports/document-store.js';
 
 type StoredEvent = DomainEvent & { id: string };
 
+/** How long events are kept, as in Integr8sCode's event store (a TTL on the event's timestamp). */
+export const EVENT_RETENTION_DAYS = 30;
+
 /** The event store: every domain event, kept by event id and read back per aggregate in order. */
 export class EventStore {
   private readonly events: Collection<StoredEvent>;
 
   constructor(store: DocumentStore) {
-    this.events = store.collection<StoredEvent>('events', { indexes: ['aggregate_id', 'event_type', 'timestamp'] });
+    this.events = store.collection<StoredEvent>('events', {
+      indexes: ['aggregate_id', 'event_type', 'timestamp'],
+      ttl: { field: 'timestamp', seconds: EVENT_RETENTION_DAYS * 24 * 3600 },
+    });
   }
 
   /** Stores an event; storing the same event id twice is a no-op (idempotent redelivery). Returns false for a duplicate. */
