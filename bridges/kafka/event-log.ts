@@ -19,6 +19,7 @@ import { DEFAULT_RETRY, type RetryPolicy } from '../../system/embedded/log-consu
 import { describeError, kafkajsLogging, STDERR_LOGGER, type KafkaLogger } from './logger.js';
 import { DEFAULT_TUNING, startMember, type ConsumerTuning, type MemberContext } from './member.js';
 import { checkRecord, checkTopic, headersToKafka } from './records.js';
+import { withTimeout } from '../../system/util/with-timeout.js';
 
 export type { KafkaLogger } from './logger.js';
 export type { ConsumerTuning } from './member.js';
@@ -332,21 +333,6 @@ class TopicMismatchError extends Error {
   override name = 'TopicMismatchError';
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(message)), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
-}
 
 function checkRetry(retry: RetryPolicy): void {
   const ok =

@@ -10,7 +10,7 @@
  */
 import { z } from 'zod';
 import { checkHolder, checkLease, type ConcurrencySemaphore } from '../../system/ports/concurrency-semaphore.js';
-import { closeRedisClient, createRedisClient, defineScript, ensureReachable, pingRedis, type RedisLogger } from './connection.js';
+import { createRedisClient, defineScript, type RedisLogger, clientLifecycle } from './connection.js';
 
 /** Settings of the Redis semaphore. */
 export interface RedisSemaphoreOptions {
@@ -81,12 +81,8 @@ export function createRedisSemaphore(options: RedisSemaphoreOptions): Concurrenc
   });
   const acquireScript = defineScript(client, 'integr8sSemaphoreAcquire', ACQUIRE, 1);
   const renewScript = defineScript(client, 'integr8sSemaphoreRenew', RENEW, 1);
-  let closed = false;
-
-  const ensureOpen = (): void => {
-    if (closed) throw new Error('concurrency semaphore is closed');
-    ensureReachable(client);
-  };
+  const lifecycle = clientLifecycle(client, 'concurrency semaphore');
+  const { ensureOpen } = lifecycle;
 
   return {
     async acquire(holder, capacity, leaseMs, nowMs) {
@@ -113,14 +109,7 @@ export function createRedisSemaphore(options: RedisSemaphoreOptions): Concurrenc
       checkLease(1, nowMs);
       return Count.parse(await client.zcount(key, `(${nowMs}`, '+inf'));
     },
-    async ping() {
-      ensureOpen();
-      await pingRedis(client);
-    },
-    async close() {
-      if (closed) return;
-      closed = true;
-      await closeRedisClient(client);
-    },
+    ping: lifecycle.ping,
+    close: lifecycle.close,
   };
 }

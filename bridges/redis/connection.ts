@@ -22,6 +22,7 @@
  * - A client recovers by itself: nothing has to be recreated after Redis comes back.
  */
 import { Redis, type RedisOptions } from 'ioredis';
+import { withTimeout } from '../../system/util/with-timeout.js';
 
 /** Where connection trouble is reported; a pino logger fits. */
 export interface RedisLogger {
@@ -150,18 +151,27 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('timed out')), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
+
+/**
+ * The open/closed state every Redis adapter shares: a guard for its verbs (closed, or Redis known to be down:
+ * fail fast), and ping and close of its client.
+ */
+export function clientLifecycle(client: Redis, what: string): { ensureOpen(): void; ping(): Promise<void>; close(): Promise<void> } {
+  let closed = false;
+  const ensureOpen = (): void => {
+    if (closed) throw new Error(`${what} is closed`);
+    ensureReachable(client);
+  };
+  return {
+    ensureOpen,
+    async ping() {
+      ensureOpen();
+      await pingRedis(client);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await closeRedisClient(client);
+    },
+  };
 }

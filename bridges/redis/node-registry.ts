@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 import { checkTtl, NodeInfoSchema, NodeRecordSchema, type NodeRecord, type NodeRegistry } from '../../system/ports/node-registry.js';
-import { closeRedisClient, createRedisClient, defineScript, ensureReachable, pingRedis, type RedisLogger } from './connection.js';
+import { createRedisClient, defineScript, type RedisLogger, clientLifecycle } from './connection.js';
 
 /** Settings of the Redis registry. */
 export interface RedisNodeRegistryOptions {
@@ -66,12 +66,8 @@ export function createRedisNodeRegistry(options: RedisNodeRegistryOptions): Node
   const heartbeatScript = defineScript(client, 'integr8sNodeHeartbeat', HEARTBEAT, 2);
   const removeScript = defineScript(client, 'integr8sNodeRemove', REMOVE, 2);
   const pruneScript = defineScript(client, 'integr8sNodePrune', PRUNE, 'varies');
-  let closed = false;
-
-  const ensureOpen = (): void => {
-    if (closed) throw new Error('node registry is closed');
-    ensureReachable(client);
-  };
+  const lifecycle = clientLifecycle(client, 'node registry');
+  const { ensureOpen } = lifecycle;
   const nodeKey = (nodeId: string): string => `${base}:${encodeURIComponent(nodeId)}`;
 
   async function prune(ids: string[]): Promise<void> {
@@ -124,14 +120,7 @@ export function createRedisNodeRegistry(options: RedisNodeRegistryOptions): Node
       ensureOpen();
       return z.number().parse(await removeScript([nodeKey(nodeId), base], [nodeId])) > 0;
     },
-    async ping() {
-      ensureOpen();
-      await pingRedis(client);
-    },
-    async close() {
-      if (closed) return;
-      closed = true;
-      await closeRedisClient(client);
-    },
+    ping: lifecycle.ping,
+    close: lifecycle.close,
   };
 }

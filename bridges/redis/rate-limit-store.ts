@@ -18,7 +18,7 @@
  */
 import { z } from 'zod';
 import type { CounterKey, CounterRule, CounterVerdict, RateLimitStore } from '../../system/ports/rate-limit-store.js';
-import { closeRedisClient, createRedisClient, defineScript, ensureReachable, pingRedis, type RedisLogger } from './connection.js';
+import { createRedisClient, defineScript, type RedisLogger, clientLifecycle } from './connection.js';
 
 /** Settings of the Redis counter store. */
 export interface RedisRateLimitStoreOptions {
@@ -156,12 +156,8 @@ export function createRedisRateLimitStore(options: RedisRateLimitStoreOptions): 
   const hitScript = defineScript(client, 'integr8sRateLimitHit', HIT, 2);
   const peekScript = defineScript(client, 'integr8sRateLimitPeek', PEEK, 1);
   const resetScript = defineScript(client, 'integr8sRateLimitReset', RESET, 1);
-  let closed = false;
-
-  const ensureOpen = (): void => {
-    if (closed) throw new Error('rate-limit store is closed');
-    ensureReachable(client);
-  };
+  const lifecycle = clientLifecycle(client, 'rate-limit store');
+  const { ensureOpen } = lifecycle;
   const subjectKey = (subject: string): string => `${prefix}{${encodeURIComponent(subject)}}`;
   const counterKey = (key: CounterKey): string => `${subjectKey(key.subject)}:${encodeURIComponent(key.name)}`;
   const argsOf = (rule: CounterRule, nowMs: number): (string | number)[] =>
@@ -189,15 +185,8 @@ export function createRedisRateLimitStore(options: RedisRateLimitStoreOptions): 
       ensureOpen();
       return z.number().int().nonnegative().parse(await resetScript([subjectKey(subject)], []));
     },
-    async ping() {
-      ensureOpen();
-      await pingRedis(client);
-    },
-    async close() {
-      if (closed) return;
-      closed = true;
-      await closeRedisClient(client);
-    },
+    ping: lifecycle.ping,
+    close: lifecycle.close,
   };
 }
 

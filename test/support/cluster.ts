@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { kafkaBrokers, mongoUrl, redisUrl } from './infra.js';
-import { bypassRateLimits, login, TEST_ADMIN, type Session } from './session.js';
+import { bypassRateLimits, login, sessionApi, TEST_ADMIN, type ApiAnswer, type Session } from './session.js';
 import { createTempDir, type TempDir } from './temp-dir.js';
 import { waitFor } from './wait.js';
 
@@ -40,7 +40,7 @@ export interface TestCluster {
   /** SIGKILLs a node and waits for the process to end. */
   kill(node: ClusterNode): Promise<void>;
   /** JSON call to /api/v1 on a node, as the admin. */
-  api(node: ClusterNode, path: string, init?: RequestInit & { json?: unknown }): Promise<{ status: number; body: any }>;
+  api(node: ClusterNode, path: string, init?: RequestInit & { json?: unknown }): Promise<ApiAnswer>;
   /** The live nodes as the registry lists them, asked of `via`. */
   members(via: ClusterNode): Promise<Array<{ nodeId: string; partitions: number[] }>>;
   /** Waits until the live nodes' partitions cover all of them exactly once, each live node owning some. */
@@ -116,26 +116,7 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
   const session = await login(first.base, TEST_ADMIN.username, TEST_ADMIN.password);
   await bypassRateLimits(first.base, session, session.userId);
 
-  const api: TestCluster['api'] = async (node, path, init = {}) => {
-    const { json, ...rest } = init;
-    const res = await fetch(node.base + path, {
-      ...rest,
-      headers: {
-        ...session.headers(),
-        ...(json !== undefined ? { 'content-type': 'application/json' } : {}),
-        ...(rest.headers as Record<string, string>),
-      },
-      ...(json !== undefined ? { body: JSON.stringify(json) } : {}),
-    });
-    const text = await res.text();
-    let body: unknown = text;
-    try {
-      body = text ? JSON.parse(text) : null;
-    } catch {
-      /* not JSON */
-    }
-    return { status: res.status, body };
-  };
+  const api: TestCluster['api'] = (node, path, init) => sessionApi(node.base, session)(path, init);
 
   const members: TestCluster['members'] = async (via) => {
     const res = await api(via, '/admin/cluster/nodes');

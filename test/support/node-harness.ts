@@ -2,7 +2,7 @@ import { pino } from 'pino';
 import { loadConfig } from '../../system/config.js';
 import { startNode, type NodeOptions, type RunningNode } from '../../system/node.js';
 import { readSse, type SseMessage } from './sse-client.js';
-import { bypassRateLimits, login, TEST_ADMIN, type Session } from './session.js';
+import { bypassRateLimits, login, sessionApi, TEST_ADMIN, type Session } from './session.js';
 import { createTempDir, type TempDir } from './temp-dir.js';
 
 /** A node running in this test process on a free port with its own DATA_DIR. */
@@ -40,26 +40,7 @@ export async function startTestNode(env: Record<string, string> = {}, nodeOption
   const session = await login(base, TEST_ADMIN.username, TEST_ADMIN.password);
   await bypassRateLimits(base, session, session.userId);
 
-  const api: TestNode['api'] = async (path, init = {}) => {
-    const { json, ...rest } = init;
-    const res = await fetch(base + path, {
-      ...rest,
-      headers: {
-        ...session.headers(),
-        ...(json !== undefined ? { 'content-type': 'application/json' } : {}),
-        ...(rest.headers as Record<string, string>),
-      },
-      ...(json !== undefined ? { body: JSON.stringify(json) } : {}),
-    });
-    const text = await res.text();
-    let body: unknown = text;
-    try {
-      body = text ? JSON.parse(text) : null;
-    } catch {
-      /* not JSON: keep the text */
-    }
-    return { status: res.status, body, headers: res.headers };
-  };
+  const api: TestNode['api'] = sessionApi(base, session);
   const submit: TestNode['submit'] = async (script, lang = 'python', version, headers = {}) => {
     const res = await api('/execute', { method: 'POST', json: { script, lang, lang_version: version ?? versions.get(lang as never) }, headers });
     if (res.status !== 200) throw new Error(`submit failed: ${res.status} ${JSON.stringify(res.body)}`);

@@ -38,3 +38,35 @@ export async function bypassRateLimits(base: string, admin: Session, userId: str
 
 /** The admin account the test and bench nodes are started with. */
 export const TEST_ADMIN = { username: 'admin', password: 'admin-password-for-tests' } as const;
+
+/** A JSON answer: status, headers and the parsed body (the text when it is not JSON). */
+export interface ApiAnswer {
+  status: number;
+  /** Whatever the route returned, parsed (tests read it freely). */
+  body: any;
+  headers: Headers;
+}
+
+/** A JSON caller of `base` as `session`: `json` becomes the body with its content type. */
+export function sessionApi(base: string, session: Session): (path: string, init?: RequestInit & { json?: unknown }) => Promise<ApiAnswer> {
+  return async (path, init = {}) => {
+    const { json, ...rest } = init;
+    const res = await fetch(base + path, {
+      ...rest,
+      headers: {
+        ...session.headers(),
+        ...(json !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...(rest.headers as Record<string, string>),
+      },
+      ...(json !== undefined ? { body: JSON.stringify(json) } : {}),
+    });
+    const text = await res.text();
+    let body: unknown = text;
+    try {
+      body = text ? JSON.parse(text) : null;
+    } catch {
+      /* not JSON: keep the text */
+    }
+    return { status: res.status, body, headers: res.headers };
+  };
+}
