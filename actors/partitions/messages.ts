@@ -14,8 +14,8 @@ export interface PartitionView {
 export type PartitionMsg =
   | { type: 'Command'; command: ExecutionCommand; replyTo: Ref<'ok'> }
   | { type: 'Recover'; replyTo: Ref<number> }
-  /** (self, periodic) Hosts what needs an actor and has none: a command that never arrived, events not yet published. */
-  | { type: 'Sweep' }
+  /** From the router's periodic sweep: executions of this partition that need actors; those without get them. */
+  | { type: 'Adopt'; executionIds: string[] }
   | { type: 'ChildGaveUp'; executionId: string; error: string }
   | { type: 'Inspect'; replyTo: Ref<PartitionView> }
   | SagaDone;

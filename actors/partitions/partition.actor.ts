@@ -11,8 +11,6 @@ import type { PartitionMsg } from './messages.js';
 
 export interface PartitionDeps {
   executions: ExecutionStore;
-  /** How often the partition looks for executions that need actors and have none; default SWEEP_EVERY_MS. */
-  sweepEveryMs?: number;
   execution: ExecutionDeps;
   saga: SagaDeps;
   log: { error(obj: object, msg: string): void; warn(obj: object, msg: string): void };
@@ -22,9 +20,6 @@ interface Hosted {
   execution: Ref<ExecutionMsg>;
   saga: Ref<SagaMsg>;
 }
-
-/** Default period of the partition's sweep. */
-export const SWEEP_EVERY_MS = 5_000;
 
 /** Name of a partition's actor. */
 export const partitionActorName = (n: number) => `partition-${n}`;
@@ -54,14 +49,11 @@ export function spawnPartition(parent: Ref<unknown>, partition: number, deps: Pa
     stop(h.saga);
     stop(h.execution);
   };
-  let sweeper: NodeJS.Timeout | undefined;
-  /** Hosts every unfinished execution and every record with unpublished events that has no actors; returns how many. */
-  const recover = async (self: Ref<PartitionMsg>): Promise<number> => {
-    const unfinished = await deps.executions.unfinished([partition]);
-    const pending = await deps.executions.withPendingOutbox([partition]);
-    const ids = new Set([...unfinished, ...pending].map((r) => r.id).filter((id) => !hosted.has(id) && !gaveUp.has(id)));
-    for (const id of ids) host(self, id);
-    return ids.size;
+  /** Hosts the given executions that have no actors yet; returns how many it hosted. */
+  const adopt = (self: Ref<PartitionMsg>, ids: string[]): number => {
+    const fresh = new Set(ids.filter((id) => !hosted.has(id) && !gaveUp.has(id)));
+    for (const id of fresh) host(self, id);
+    return fresh.size;
   };
   const ensureRecord = async (cmd: Extract<PartitionMsg, { type: 'Command' }>['command']): Promise<ExecutionRecord | null> => {
     const record = await deps.executions.get(cmd.aggregate_id);
@@ -87,15 +79,16 @@ export function spawnPartition(parent: Ref<unknown>, partition: number, deps: Pa
           break;
         }
         case 'Recover': {
-          dispatch(msg.replyTo, await recover(self));
-          sweeper ??= setInterval(() => dispatch(self, { type: 'Sweep' }), deps.sweepEveryMs ?? SWEEP_EVERY_MS).unref();
+          const unfinished = await deps.executions.unfinished([partition]);
+          const pending = await deps.executions.withPendingOutbox([partition]);
+          dispatch(msg.replyTo, adopt(self, [...unfinished, ...pending].map((r) => r.id)));
           break;
         }
-        case 'Sweep': {
+        case 'Adopt': {
           // Heals what an outage left behind: an accepted execution whose command never reached the log, or a
           // record whose events could not be published; ids whose actors gave up twice wait for the next owner.
-          const found = await recover(self);
-          if (found) deps.log.warn({ partition, found }, 'sweep hosted executions that had no actors');
+          const adopted = adopt(self, msg.executionIds);
+          if (adopted) deps.log.warn({ partition, adopted }, 'sweep hosted executions that had no actors');
           break;
         }
         case 'SagaDone':
@@ -129,7 +122,6 @@ export function spawnPartition(parent: Ref<unknown>, partition: number, deps: Pa
     partitionActorName(partition),
     {
       initialState: null,
-      afterStop: () => clearInterval(sweeper),
       onCrash: (msg, err, ctx, child) => {
         if (child) {
           const id = (child as unknown as { name: string }).name.replace(/^(execution|saga)-/, '');

@@ -1,10 +1,15 @@
-import { query, spawnStateless, stop, type Ref } from 'nact';
+import { dispatch, query, spawnStateless, stop, type Ref } from 'nact';
 import { parseEvent } from '../../system/domain/events.js';
 import type { LogRecord } from '../../system/ports/event-log.js';
 import type { ExecutionCommand, PartitionMsg, PartitionView } from './messages.js';
 import { spawnPartition, type PartitionDeps } from './partition.actor.js';
 
 const ACK_TIMEOUT_MS = 30_000;
+
+/** Default period of the sweep for executions that need actors and have none. */
+export const SWEEP_EVERY_MS = 10_000;
+/** How long a record must have been left alone before the sweep adopts it. */
+const SETTLE_MS = 5_000;
 
 /**
  * Owns the `partitions` branch of the supervision tree: spawns a partition actor for each partition the
@@ -13,12 +18,43 @@ const ACK_TIMEOUT_MS = 30_000;
 export class PartitionRouter {
   private readonly owned = new Map<number, Ref<PartitionMsg>>();
   private readonly branch: Ref<unknown>;
+  private sweeper: NodeJS.Timeout | undefined;
 
   constructor(
     root: Ref<unknown>,
     private readonly deps: PartitionDeps,
+    sweepEveryMs = SWEEP_EVERY_MS,
   ) {
     this.branch = spawnStateless(root as Ref<never>, () => undefined, 'partitions') as Ref<unknown>;
+    this.sweeper = setInterval(() => void this.sweep(), sweepEveryMs).unref();
+  }
+
+  /**
+   * One pass over the owned partitions (two store queries per node, whatever the partition count): unfinished
+   * executions and records with unpublished events go to their partition, which hosts those without actors.
+   */
+  async sweep(): Promise<void> {
+    const partitions = this.ownedPartitions();
+    if (partitions.length === 0) return;
+    try {
+      const [unfinished, pending] = await Promise.all([
+        this.deps.executions.unfinished(partitions),
+        this.deps.executions.withPendingOutbox(partitions),
+      ]);
+      const byPartition = new Map<number, string[]>();
+      // A record changed moments ago is most likely in someone's hands (its command is on the way): leave it.
+      const settled = Date.now() - SETTLE_MS;
+      for (const r of [...unfinished, ...pending]) {
+        if (Date.parse(r.updated_at) >= settled) continue;
+        byPartition.set(r.partition, [...(byPartition.get(r.partition) ?? []), r.id]);
+      }
+      for (const [p, ids] of byPartition) {
+        const ref = this.owned.get(p);
+        if (ref) dispatch(ref, { type: 'Adopt', executionIds: ids });
+      }
+    } catch (err) {
+      this.deps.log.error({ err }, 'sweep for executions without actors failed');
+    }
   }
 
   /** Takes ownership of partitions and recovers their unfinished executions; returns how many were recovered. */
@@ -64,6 +100,8 @@ export class PartitionRouter {
   }
 
   stopAll(): void {
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
     this.revoked([...this.owned.keys()]);
   }
 }
