@@ -82,7 +82,8 @@ describe('cluster of three nodes', () => {
     const kafka = new Kafka({ clientId: 'poison-test', brokers: (await kafkaBrokers()).split(','), logLevel: logLevel.NOTHING });
     const producer = kafka.producer();
     const consumer = kafka.consumer({ groupId: `${cluster.namespace}.poison-reader` });
-    await Promise.all([producer.connect(), consumer.connect()]);
+    const admin = kafka.admin();
+    await Promise.all([producer.connect(), consumer.connect(), admin.connect()]);
     try {
       const key = 'poison-key';
       const partition = partitionOf(key, CLUSTER_PARTITIONS);
@@ -91,7 +92,10 @@ describe('cluster of three nodes', () => {
         messages: [{ key, value: '{"event_type":"execution_requested","not":"an event"}', partition }],
       });
       const dead: Array<{ value: string; headers: Record<string, string> }> = [];
-      await consumer.subscribe({ topic: `${cluster.namespace}.dead_letters`, fromBeginning: true });
+      // Subscribe only once the node created the topic: a subscription would auto-create it with the broker's size.
+      const dlq = `${cluster.namespace}.dead_letters`;
+      await waitFor(async () => (await admin.listTopics()).includes(dlq), { timeoutMs: 60_000, intervalMs: 250, message: 'the dead-letter topic' });
+      await consumer.subscribe({ topic: dlq, fromBeginning: true });
       await consumer.run({
         eachMessage: async ({ message }) => {
           const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
@@ -119,7 +123,7 @@ describe('cluster of three nodes', () => {
       );
       expect(result.stdout).toBe('after poison\n');
     } finally {
-      await Promise.allSettled([producer.disconnect(), consumer.disconnect()]);
+      await Promise.allSettled([producer.disconnect(), consumer.disconnect(), admin.disconnect()]);
     }
   }, 120_000);
 });
