@@ -62,12 +62,15 @@ export class BodyReader {
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
 
-  /** The body parsed as JSON; undefined when empty, MalformedJsonError when not JSON. */
+  /** The body parsed as JSON; undefined when empty, MalformedJsonError when not JSON or nested too deep. */
   async json(): Promise<unknown> {
     const raw = await this.read();
     if (raw.length === 0) return undefined;
+    const text = raw.toString('utf8');
+    // Validators, diffs and stores walk values recursively: a deep document would exhaust the stack there.
+    if (nestingDepth(text) > MAX_JSON_DEPTH) throw new MalformedJsonError(`JSON body nested deeper than ${MAX_JSON_DEPTH} levels`);
     try {
-      return JSON.parse(raw.toString('utf8')) as unknown;
+      return JSON.parse(text) as unknown;
     } catch {
       throw new MalformedJsonError();
     }
@@ -114,4 +117,29 @@ export class BodyReader {
     this.waiters = [];
     for (const w of waiters) fn(w);
   }
+}
+
+/** Deepest nesting of arrays and objects a JSON body may have. */
+export const MAX_JSON_DEPTH = 64;
+
+/** How deep the brackets of a JSON text go (brackets inside strings do not count); stops counting past the limit. */
+export function nestingDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      depth++;
+      if (depth > deepest) {
+        deepest = depth;
+        if (deepest > MAX_JSON_DEPTH) return deepest;
+      }
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return deepest;
 }

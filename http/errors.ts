@@ -13,8 +13,8 @@ export class MethodNotAllowedError extends Error {
 
 /** The request body is not valid JSON. */
 export class MalformedJsonError extends Error {
-  constructor() {
-    super('Malformed JSON body');
+  constructor(message = 'Malformed JSON body') {
+    super(message);
     this.name = 'MalformedJsonError';
   }
 }
