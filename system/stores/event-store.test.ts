@@ -22,4 +22,19 @@ describe('EventStore', () => {
     await store.close();
     await dir.cleanup();
   });
+
+  it('deletes an event into the archive, with who, when and why', async () => {
+    const dir = await createTempDir();
+    const store = createSqliteDocumentStore(openDataDir(dir.path));
+    const events = new EventStore(store);
+    const e = stampEvent('execution_running', 'exec-2', { execution_id: 'exec-2' }, { user_id: null });
+    await events.append(e);
+    const archived = await events.deleteWithArchive(e.event_id, 'admin-1', 'test data');
+    expect(archived).toMatchObject({ event_id: e.event_id, deleted_by: 'admin-1', deletion_reason: 'test data' });
+    expect(await events.get(e.event_id)).toBeNull();
+    expect((await events.archivedFor('exec-2')).map((a) => a.event_id)).toEqual([e.event_id]);
+    expect(await events.deleteWithArchive(e.event_id, 'admin-1')).toBeNull();
+    await store.close();
+    await dir.cleanup();
+  });
 });

@@ -4,18 +4,23 @@ import { DuplicateKeyError } from '../ports/document-store.js';
 
 type StoredEvent = DomainEvent & { id: string };
 
+/** A deleted event as the archive keeps it: the event, who deleted it, when and why. */
+export type ArchivedEvent = DomainEvent & { id: string; deleted_at: string; deleted_by: string; deletion_reason: string | null };
+
 /** How long events are kept, as in Integr8sCode's event store (a TTL on the event's timestamp). */
 export const EVENT_RETENTION_DAYS = 30;
 
 /** The event store: every domain event, kept by event id and read back per aggregate in order. */
 export class EventStore {
   private readonly events: Collection<StoredEvent>;
+  private readonly archive: Collection<ArchivedEvent>;
 
   constructor(store: DocumentStore) {
     this.events = store.collection<StoredEvent>('events', {
       indexes: ['aggregate_id', 'event_type', 'timestamp'],
       ttl: { field: 'timestamp', seconds: EVENT_RETENTION_DAYS * 24 * 3600 },
     });
+    this.archive = store.collection<ArchivedEvent>('events_archive', { indexes: ['aggregate_id', 'deleted_at'] });
   }
 
   /** Stores an event; storing the same event id twice is a no-op (idempotent redelivery). Returns false for a duplicate. */
@@ -44,6 +49,25 @@ export class EventStore {
   async get(eventId: string): Promise<DomainEvent | null> {
     const row = await this.events.get(eventId);
     return row ? toEvent(row) : null;
+  }
+
+  /**
+   * Deletes an event, keeping a copy in `events_archive` with who deleted it, when and why. The copy is written
+   * first, so a failure in between leaves the event in both places, never in neither. Returns the archived copy,
+   * or null when there was no such event.
+   */
+  async deleteWithArchive(eventId: string, by: string, reason: string | null = null): Promise<ArchivedEvent | null> {
+    const row = await this.events.get(eventId);
+    if (!row) return null;
+    const archived: ArchivedEvent = { ...row, deleted_at: new Date().toISOString(), deleted_by: by, deletion_reason: reason };
+    await this.archive.put(archived);
+    await this.events.delete(eventId);
+    return archived;
+  }
+
+  /** Archived copies of an aggregate's deleted events, oldest deletion first. */
+  async archivedFor(aggregateId: string): Promise<ArchivedEvent[]> {
+    return this.archive.find({ aggregate_id: aggregateId }, { sort: { deleted_at: 1 } });
   }
 }
 
