@@ -111,7 +111,9 @@ export class HttpContext {
     this.res.cork(() => {
       this.res.writeStatus(statusLine(status));
       this.writeHeaders(headers);
+      // HEAD gets the head only (a body would be read as the start of the next response on the connection).
       if (body === null) this.res.endWithoutBody();
+      else if (this.method === 'HEAD') this.res.endWithoutBody();
       else this.res.end(body);
     });
     this.finish({ kind: 'sent', status });
