@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { embeddedEnv } from '../test/support/infra.js';
 
 const PORT = Number(process.env['BENCH_PORT'] ?? 18_080);
 const base = `http://127.0.0.1:${PORT}/api/v1`;
@@ -119,7 +120,7 @@ async function launchRate(argv: string[], loops = 4, perLoop = 100): Promise<num
 async function main(): Promise<void> {
   const dataDir = await mkdtemp(join(tmpdir(), 'integr8s-bench-'));
   const server = spawn(process.execPath, ['--import', 'tsx', 'system/main.ts'], {
-    env: { ...process.env, PORT: String(PORT), DATA_DIR: dataDir, LOG_LEVEL: 'warn', ADMIN_USERNAME: TEST_ADMIN.username, ADMIN_PASSWORD: TEST_ADMIN.password, ...(process.env['BENCH_MAX_CONCURRENT'] ? { MAX_CONCURRENT_EXECUTIONS: process.env['BENCH_MAX_CONCURRENT'] } : {}) },
+    env: { ...embeddedEnv(), PORT: String(PORT), DATA_DIR: dataDir, LOG_LEVEL: 'warn', ADMIN_USERNAME: TEST_ADMIN.username, ADMIN_PASSWORD: TEST_ADMIN.password, ...(process.env['BENCH_MAX_CONCURRENT'] ? { MAX_CONCURRENT_EXECUTIONS: process.env['BENCH_MAX_CONCURRENT'] } : {}) },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   try {

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bypassRateLimits, login, TEST_ADMIN, type Session } from '../support/session.js';
+import { embeddedEnv } from '../support/infra.js';
 import { createTempDir, type TempDir } from '../support/temp-dir.js';
 import { waitFor } from '../support/wait.js';
 
@@ -12,7 +13,7 @@ let child: ChildProcess | undefined;
 function boot(dataDir: string): ChildProcess {
   const p = spawn(process.execPath, ['--import', 'tsx', 'system/main.ts'], {
     env: {
-      ...process.env,
+      ...embeddedEnv(),
       PORT: String(PORT),
       DATA_DIR: dataDir,
       LOG_LEVEL: 'warn',

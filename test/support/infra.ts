@@ -20,6 +20,15 @@ const ENV: Record<ServerName, string> = { kafka: 'KAFKA_BROKERS', mongo: 'MONGO_
 
 const pending = new Map<ServerName, Promise<string>>();
 
+/**
+ * This process's environment without the variables that switch a node to cluster mode, for spawning an
+ * embedded node (CI exports the servers' URLs for the cluster suites; an embedded node must not see them).
+ */
+export function embeddedEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const { KAFKA_BROKERS: _k, MONGO_URL: _m, REDIS_URL: _r, ...rest } = env;
+  return rest;
+}
+
 /** Comma-separated `host:port` list of a Kafka broker. */
 export function kafkaBrokers(): Promise<string> {
   return endpoint('kafka');
