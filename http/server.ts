@@ -1,6 +1,7 @@
 import uWS from 'uWebSockets.js';
 import type { TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import type { ExecutionService, HealthService } from '../system/services/types.js';
+import { TRACEPARENT, withTrace } from '../system/events/trace-context.js';
 import { HttpContext } from './context.js';
 import { jsonLineLogger, describeError, type HttpLogger } from './log.js';
 import { HttpMetrics, type RouteStats } from './metrics.js';
@@ -102,7 +103,10 @@ export function createHttpServer(deps: HttpServerDeps): HttpServer {
     const ctx = new HttpContext(res, req);
     inFlight.add(ctx);
     ctx.onFinish(() => inFlight.delete(ctx));
-    runPipeline(steps, ctx, log).catch((err: unknown) => log.error(describeError(err), 'pipeline crashed'));
+    // The request joins the caller's trace when it sent one, else starts its own; events it publishes carry it.
+    withTrace(ctx.header(TRACEPARENT), () =>
+      runPipeline(steps, ctx, log).catch((err: unknown) => log.error(describeError(err), 'pipeline crashed')),
+    );
   });
 
   return {

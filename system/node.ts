@@ -15,6 +15,7 @@ import { buildPlatform, openSettings } from './platform.js';
 import { startAll, stopAll, type Component } from './components.js';
 import type { Config } from './config.js';
 import { EventPublisher } from './events/publisher.js';
+import { TRACEPARENT, withTrace } from './events/trace-context.js';
 import { openInfrastructure, type Infrastructure } from './infrastructure.js';
 import { TOPICS } from './events/topics.js';
 import { createLogger, type Logger } from './log.js';
@@ -130,7 +131,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
             },
             onRevoked: (partitions) => router!.revoked(partitions),
           },
-          (record) => router!.route(record),
+          (record) => withTrace(record.headers[TRACEPARENT], () => router!.route(record)),
         );
       },
       stop: async () => consumer?.stop(),

@@ -5,6 +5,7 @@ import type { FanoutBus } from '../ports/fanout-bus.js';
 import type { EventStore } from '../stores/event-store.js';
 import { executionChannel, toStreamFrame } from './stream-frame.js';
 import { topicOf } from './topics.js';
+import { currentTraceparent, TRACEPARENT } from './trace-context.js';
 
 /**
  * Publishes a stamped event: stored first, then appended to the log, then fanned out to live streams.
@@ -22,7 +23,9 @@ export class EventPublisher {
 
   async publish(event: DomainEvent, result: ExecutionResult | null = null): Promise<void> {
     await this.store.append(event);
-    await this.log.append(topicOf(event.event_type), event.aggregate_id, JSON.stringify(event), { event_type: event.event_type });
+    const trace = currentTraceparent();
+    const headers: Record<string, string> = { event_type: event.event_type, ...(trace ? { [TRACEPARENT]: trace } : {}) };
+    await this.log.append(topicOf(event.event_type), event.aggregate_id, JSON.stringify(event), headers);
     try {
       await this.bus.publish(executionChannel(event.aggregate_id), JSON.stringify(toStreamFrame(event, result)));
     } catch (error) {

@@ -2,6 +2,7 @@
  * Three real node processes on Kafka, a MongoDB-wire server and Redis: work submitted to every node finishes
  * exactly once, and an SSE client on one node gets the result of an execution another node owns.
  */
+import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partitionOf } from '../../system/domain/partition.js';
@@ -125,5 +126,38 @@ describe('cluster of three nodes', () => {
     } finally {
       await Promise.allSettled([producer.disconnect(), consumer.disconnect(), admin.disconnect()]);
     }
+  }, 120_000);
+
+  it("carries the request's trace context in the Kafka headers of the execution's records", async () => {
+    const traceId = 'a'.repeat(16) + randomBytes(8).toString('hex');
+    const res = await cluster.api(cluster.nodes[1]!, '/execute', {
+      method: 'POST',
+      json: { script: 'print("traced")', lang: 'python', lang_version: '3.11' },
+      headers: { traceparent: `00-${traceId}-${'b'.repeat(16)}-01` },
+    });
+    expect(res.status).toBe(200);
+    const id = res.body.execution_id as string;
+    const kafka = new Kafka({ clientId: 'trace-test', brokers: (await kafkaBrokers()).split(','), logLevel: logLevel.NOTHING });
+    const consumer = kafka.consumer({ groupId: `${cluster.namespace}.trace-reader` });
+    await consumer.connect();
+    const seen: Array<{ topic: string; type: string; traceparent: string }> = [];
+    try {
+      await consumer.subscribe({ topics: [`${cluster.namespace}.execution_commands`, `${cluster.namespace}.execution_events`], fromBeginning: true });
+      await consumer.run({
+        eachMessage: async ({ topic, message }) => {
+          if (message.key?.toString() !== id) return;
+          const type = String(message.headers?.['event_type'] ?? '');
+          seen.push({ topic: topic.slice(cluster.namespace.length + 1), type, traceparent: String(message.headers?.['traceparent'] ?? '') });
+        },
+      });
+      await waitFor(() => seen.some((r) => r.type === 'result_stored'), { timeoutMs: 60_000, intervalMs: 200, message: 'the execution on Kafka' });
+    } finally {
+      await consumer.disconnect();
+    }
+    const command = seen.find((r) => r.topic === 'execution_commands');
+    expect(command?.traceparent.slice(3, 35)).toBe(traceId);
+    // Events the owner published while handling that command continue the same trace.
+    const traced = seen.filter((r) => r.topic === 'execution_events' && r.traceparent.slice(3, 35) === traceId).map((r) => r.type);
+    expect(traced).toContain('result_stored');
   }, 120_000);
 });
