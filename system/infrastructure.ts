@@ -9,6 +9,7 @@ import { createKafkaEventLog } from '../bridges/kafka/event-log.js';
 import { createMongoDocumentStore } from '../bridges/mongo/document-store.js';
 import { createRedisSemaphore } from '../bridges/redis/concurrency-semaphore.js';
 import { createRedisBus } from '../bridges/redis/fanout-bus.js';
+import { createRedisIdempotencyKeys } from '../bridges/redis/idempotency-keys.js';
 import { createRedisNodeRegistry } from '../bridges/redis/node-registry.js';
 import { createRedisRateLimitStore } from '../bridges/redis/rate-limit-store.js';
 import type { Config } from './config.js';
@@ -24,8 +25,10 @@ import type { ConcurrencySemaphore } from './ports/concurrency-semaphore.js';
 import type { DocumentStore } from './ports/document-store.js';
 import type { EventLog } from './ports/event-log.js';
 import type { FanoutBus } from './ports/fanout-bus.js';
+import type { IdempotencyKeys } from './ports/idempotency-keys.js';
 import type { NodeRegistry } from './ports/node-registry.js';
 import type { RateLimitStore } from './ports/rate-limit-store.js';
+import { IdempotencyStore } from './stores/idempotency-store.js';
 
 /** The node's view of shared state, whichever mode it runs in. */
 export interface Infrastructure {
@@ -36,6 +39,8 @@ export interface Infrastructure {
   counters: RateLimitStore;
   semaphore: ConcurrencySemaphore;
   registry: NodeRegistry;
+  /** Idempotency keys of POST /execute: the document store in embedded mode, Redis in a cluster. */
+  idempotency: IdempotencyKeys;
   /** Closes every connection, the store last (others may still be flushing into it). */
   close(): Promise<void>;
 }
@@ -50,9 +55,11 @@ export interface InfrastructureOptions {
 export function openInfrastructure(config: Config, opts: InfrastructureOptions): Infrastructure {
   const parts = config.cluster ? openCluster(config, opts.log) : openEmbedded(config);
   const store = opts.decorateStore ? opts.decorateStore(parts.store) : parts.store;
+  const { idempotencyFor: _i, closeIdempotency: _c, ...shared } = parts;
   return {
-    ...parts,
+    ...shared,
     store,
+    idempotency: parts.idempotencyFor(store),
     async close() {
       const results = await Promise.allSettled([
         parts.eventLog.close(),
@@ -60,6 +67,7 @@ export function openInfrastructure(config: Config, opts: InfrastructureOptions):
         parts.counters.close(),
         parts.semaphore.close(),
         parts.registry.close(),
+        parts.closeIdempotency(),
       ]);
       await store.close();
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -68,7 +76,11 @@ export function openInfrastructure(config: Config, opts: InfrastructureOptions):
   };
 }
 
-type Parts = Omit<Infrastructure, 'close'>;
+type Parts = Omit<Infrastructure, 'close' | 'idempotency'> & {
+  /** Built on the (possibly decorated) store in embedded mode, so it is made once the store is known. */
+  idempotencyFor(store: DocumentStore): IdempotencyKeys;
+  closeIdempotency(): Promise<void>;
+};
 
 function openEmbedded(config: Config): Parts {
   mkdirSync(config.dataDir, { recursive: true });
@@ -81,6 +93,8 @@ function openEmbedded(config: Config): Parts {
     counters: createMemoryRateLimitStore(),
     semaphore: createMemorySemaphore(),
     registry: createMemoryNodeRegistry(),
+    idempotencyFor: (store) => new IdempotencyStore(store),
+    closeIdempotency: async () => undefined,
   };
 }
 
@@ -90,6 +104,7 @@ function openCluster(config: Config, log: Logger): Parts {
   const logger = log.child({ component: 'infrastructure' });
   const prefix = `${cluster.namespace || 'integr8s'}:`;
   const redis = { url: cluster.redisUrl, name, logger, keyPrefix: prefix };
+  const idempotency = createRedisIdempotencyKeys(redis);
   return {
     mode: 'cluster',
     store: createMongoDocumentStore({ url: cluster.mongoUrl, database: cluster.mongoDb, logger }),
@@ -105,5 +120,7 @@ function openCluster(config: Config, log: Logger): Parts {
     counters: createRedisRateLimitStore(redis),
     semaphore: createRedisSemaphore(redis),
     registry: createRedisNodeRegistry(redis),
+    idempotencyFor: () => idempotency,
+    closeIdempotency: () => idempotency.close(),
   };
 }

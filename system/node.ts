@@ -26,7 +26,6 @@ import { createExecutionService } from './services/execution-service.js';
 import { createHealthService } from './services/health-service.js';
 import { EventStore } from './stores/event-store.js';
 import { ExecutionStore } from './stores/execution-store.js';
-import { IdempotencyStore } from './stores/idempotency-store.js';
 import { SagaStore } from './stores/saga-store.js';
 
 /** A running node: its HTTP port, what it is made of, and how to stop it. */
@@ -159,7 +158,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
           executions: createExecutionService({
             executions,
             events,
-            idempotency: new IdempotencyStore(store),
+            idempotency: infra.idempotency,
             publisher,
             runtimes: sandbox!.runtimes,
             partitions: config.partitions,

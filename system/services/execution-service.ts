@@ -7,7 +7,7 @@ import { checkRuntime, type RuntimeCatalogue } from '../domain/runtimes.js';
 import type { EventPublisher } from '../events/publisher.js';
 import type { EventStore } from '../stores/event-store.js';
 import type { ExecutionStore } from '../stores/execution-store.js';
-import type { IdempotencyStore } from '../stores/idempotency-store.js';
+import type { IdempotencyKeys } from '../ports/idempotency-keys.js';
 import { recordFromRequest } from '../domain/record-from-request.js';
 import { EXAMPLE_SCRIPTS } from './example-scripts.js';
 import type { StreamOpener } from './stream-opener.js';
@@ -27,7 +27,7 @@ import type {
 export interface ExecutionServiceDeps {
   executions: ExecutionStore;
   events: EventStore;
-  idempotency: IdempotencyStore;
+  idempotency: IdempotencyKeys;
   publisher: EventPublisher;
   runtimes: RuntimeCatalogue;
   partitions: number;

@@ -1,5 +1,6 @@
 import type { Collection, DocumentStore } from '../ports/document-store.js';
 import { DuplicateKeyError } from '../ports/document-store.js';
+import { IDEMPOTENCY_TTL_MS, type Claim, type IdempotencyKeys } from '../ports/idempotency-keys.js';
 
 interface IdempotencyRecord {
   id: string;
@@ -8,22 +9,18 @@ interface IdempotencyRecord {
   expires_at: number;
 }
 
-/** What a claim found: the key is new (go ahead), done before (reuse), or another request holds it right now. */
-export type Claim = { kind: 'new' } | { kind: 'done'; executionId: string } | { kind: 'in_progress' };
-
-/** Idempotency keys for POST /execute: the same key within its lifetime maps to the same execution. */
-export class IdempotencyStore {
+/** Idempotency keys in the document store (embedded mode): the store's unique id makes a claim atomic. */
+export class IdempotencyStore implements IdempotencyKeys {
   private readonly rows: Collection<IdempotencyRecord>;
 
   constructor(
     store: DocumentStore,
-    private readonly ttlMs = 24 * 3600 * 1000,
+    private readonly ttlMs = IDEMPOTENCY_TTL_MS,
   ) {
-    this.rows = store.collection<IdempotencyRecord>('idempotency_keys');
+    this.rows = store.collection<IdempotencyRecord>('idempotency_keys', { ttl: { field: 'expires_at', seconds: 0 } });
   }
 
-  /** Claims a key for a new request; atomic through the store's unique id. */
-  async claim(key: string, now = Date.now()): Promise<Claim> {
+  async claim(key: string, now = Date.now(), attempt = 1): Promise<Claim> {
     const fresh = { id: key, execution_id: null, created_at: new Date(now).toISOString(), expires_at: now + this.ttlMs };
     try {
       await this.rows.insert(fresh);
@@ -33,18 +30,19 @@ export class IdempotencyStore {
     }
     const existing = await this.rows.get(key);
     if (!existing || existing.expires_at <= now) {
-      await this.rows.put(fresh);
-      return { kind: 'new' };
+      // Gone or expired between our insert and our read: try once more (a second race means another request won).
+      if (attempt > 1) return { kind: 'in_progress' };
+      if (existing) await this.rows.delete(key);
+      return this.claim(key, now, attempt + 1);
     }
     return existing.execution_id ? { kind: 'done', executionId: existing.execution_id } : { kind: 'in_progress' };
   }
 
-  complete(key: string, executionId: string): Promise<unknown> {
-    return this.rows.update(key, { execution_id: executionId });
+  async complete(key: string, executionId: string): Promise<void> {
+    await this.rows.update(key, { execution_id: executionId });
   }
 
-  /** Lets the key be used again after the request failed. */
-  abandon(key: string): Promise<boolean> {
-    return this.rows.delete(key);
+  async abandon(key: string): Promise<void> {
+    await this.rows.delete(key);
   }
 }

@@ -160,4 +160,13 @@ describe('cluster of three nodes', () => {
     const traced = seen.filter((r) => r.topic === 'execution_events' && r.traceparent.slice(3, 35) === traceId).map((r) => r.type);
     expect(traced).toContain('result_stored');
   }, 120_000);
+
+  it('an Idempotency-Key maps to one execution whichever node is asked', async () => {
+    const key = `idem-${randomBytes(6).toString('hex')}`;
+    const ask = (i: number) =>
+      cluster.api(cluster.nodes[i]!, '/execute', { method: 'POST', json: { script: 'print(7)', lang: 'python', lang_version: '3.11' }, headers: { 'Idempotency-Key': key } });
+    const first = await ask(0);
+    expect(first.status).toBe(200);
+    for (const i of [1, 2]) expect((await ask(i)).body.execution_id).toBe(first.body.execution_id);
+  });
 });
