@@ -14,11 +14,11 @@
  */
 import { Kafka, Partitioners, type Admin, type Message, type Producer, type RetryOptions } from 'kafkajs';
 import { partitionOf } from '../../system/domain/partition.js';
-import { DEAD_LETTER_HEADERS, DEAD_LETTER_TOPIC, type Consumer, type EventLog } from '../../system/ports/event-log.js';
-import { DEFAULT_RETRY, type RetryPolicy } from '../../system/embedded/log-consumer.js';
+import { checkRecord, checkTopic, DEAD_LETTER_HEADERS, DEAD_LETTER_TOPIC, type Consumer, type EventLog } from '../../system/ports/event-log.js';
+import { checkRetry, DEFAULT_RETRY, type RetryPolicy } from '../../system/embedded/log-consumer.js';
 import { describeError, kafkajsLogging, STDERR_LOGGER, type KafkaLogger } from './logger.js';
 import { DEFAULT_TUNING, startMember, type ConsumerTuning, type MemberContext } from './member.js';
-import { checkRecord, checkTopic, headersToKafka } from './records.js';
+import { headersToKafka } from './records.js';
 import { withTimeout } from '../../system/util/with-timeout.js';
 
 export type { KafkaLogger } from './logger.js';
@@ -334,12 +334,3 @@ class TopicMismatchError extends Error {
 }
 
 
-function checkRetry(retry: RetryPolicy): void {
-  const ok =
-    Number.isSafeInteger(retry.attempts) &&
-    retry.attempts >= 1 &&
-    retry.initialMs >= 0 &&
-    retry.factor >= 1 &&
-    retry.maxMs >= retry.initialMs;
-  if (!ok) throw new Error(`invalid retry policy ${JSON.stringify(retry)}`);
-}

@@ -40,18 +40,3 @@ export function recordFromKafka(topic: string, partition: number, message: Kafka
     headers: headersFromKafka(message.headers),
   };
 }
-
-/** Only strings go in, like the embedded log, so whatever is appended can be read back the same. */
-export function checkRecord(key: unknown, value: unknown, headers: Record<string, unknown>): void {
-  if (typeof key !== 'string' || typeof value !== 'string') throw new TypeError('key and value must be strings');
-  for (const [name, header] of Object.entries(headers)) {
-    if (typeof header !== 'string') throw new TypeError(`header '${name}' must be a string`);
-  }
-}
-
-/** Kafka's legal topic names (the embedded log checks the same). */
-export function checkTopic(topic: string): void {
-  if (!/^[A-Za-z0-9._-]{1,249}$/.test(topic) || topic === '.' || topic === '..') {
-    throw new Error(`invalid topic name '${topic}'`);
-  }
-}

@@ -5,8 +5,8 @@
  * another process on the same file are picked up within `pollMs`.
  */
 import { partitionOf } from '../domain/partition.js';
-import type { Consumer, ConsumerOptions, EventLog, RecordHandler } from '../ports/event-log.js';
-import { DEFAULT_RETRY, startMember, type MemberContext, type RetryPolicy } from './log-consumer.js';
+import { checkRecord, checkTopic, type Consumer, type ConsumerOptions, type EventLog, type RecordHandler } from '../ports/event-log.js';
+import { checkRetry, DEFAULT_RETRY, startMember, type MemberContext, type RetryPolicy } from './log-consumer.js';
 import { LogTables } from './log-tables.js';
 import { releaseDatabase, retainDatabase, type SqliteDb } from './sqlite.js';
 import { partitionKey, Wakeup } from './wakeup.js';
@@ -112,24 +112,4 @@ export function createSqliteEventLog(db: SqliteDb, options: SqliteEventLogOption
   };
 }
 
-function checkTopic(topic: string): void {
-  if (!/^[A-Za-z0-9._-]{1,249}$/.test(topic)) throw new Error(`invalid topic name '${topic}'`);
-}
 
-/** Only strings go in, so a stored record can always be read back (a bad row would stall its partition). */
-function checkRecord(key: unknown, value: unknown, headers: Record<string, unknown>): void {
-  if (typeof key !== 'string' || typeof value !== 'string') throw new TypeError('key and value must be strings');
-  for (const [name, header] of Object.entries(headers)) {
-    if (typeof header !== 'string') throw new TypeError(`header '${name}' must be a string`);
-  }
-}
-
-function checkRetry(retry: RetryPolicy): void {
-  const ok =
-    Number.isSafeInteger(retry.attempts) &&
-    retry.attempts >= 1 &&
-    retry.initialMs >= 0 &&
-    retry.factor >= 1 &&
-    retry.maxMs >= retry.initialMs;
-  if (!ok) throw new Error(`invalid retry policy ${JSON.stringify(retry)}`);
-}

@@ -28,6 +28,17 @@ export interface RetryPolicy {
 /** Three attempts, 50 ms then 100 ms apart (capped at 400 ms when attempts are raised). */
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 3, initialMs: 50, factor: 2, maxMs: 400 };
 
+/** Throws unless the policy makes sense: at least one attempt, delays that never shrink. */
+export function checkRetry(retry: RetryPolicy): void {
+  const ok =
+    Number.isSafeInteger(retry.attempts) &&
+    retry.attempts >= 1 &&
+    retry.initialMs >= 0 &&
+    retry.factor >= 1 &&
+    retry.maxMs >= retry.initialMs;
+  if (!ok) throw new Error(`invalid retry policy ${JSON.stringify(retry)}`);
+}
+
 /** What a member needs from the log that created it. */
 export interface MemberContext {
   tables: LogTables;

@@ -50,3 +50,18 @@ export const DEAD_LETTER_HEADERS = {
   error: 'error',
   attempts: 'attempts',
 } as const;
+
+/** Only strings go in, so whatever an adapter appends can be read back the same. Throws TypeError otherwise. */
+export function checkRecord(key: unknown, value: unknown, headers: Record<string, unknown>): void {
+  if (typeof key !== 'string' || typeof value !== 'string') throw new TypeError('key and value must be strings');
+  for (const [name, header] of Object.entries(headers)) {
+    if (typeof header !== 'string') throw new TypeError(`header '${name}' must be a string`);
+  }
+}
+
+/** Kafka's legal topic names, which every adapter accepts and nothing else. */
+export function checkTopic(topic: string): void {
+  if (!/^[A-Za-z0-9._-]{1,249}$/.test(topic) || topic === '.' || topic === '..') {
+    throw new Error(`invalid topic name '${topic}'`);
+  }
+}
