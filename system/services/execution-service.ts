@@ -8,6 +8,7 @@ import type { EventPublisher } from '../events/publisher.js';
 import type { EventStore } from '../stores/event-store.js';
 import type { ExecutionStore } from '../stores/execution-store.js';
 import type { IdempotencyKeys } from '../ports/idempotency-keys.js';
+import { withTimeout } from '../util/with-timeout.js';
 import { recordFromRequest } from '../domain/record-from-request.js';
 import { EXAMPLE_SCRIPTS } from './example-scripts.js';
 import type { StreamOpener } from './stream-opener.js';
@@ -38,6 +39,8 @@ export interface ExecutionServiceDeps {
   streams: StreamOpener;
   /** Told when an accepted execution's event could not be published at once (the sweep will). */
   onPublishDeferred?: (error: unknown, executionId: string) => void;
+  /** How long a submission waits for the event log before it answers anyway (the record is stored); default 3 000. */
+  publishWaitMs?: number;
 }
 
 /** An execution as history lists show it. */
@@ -78,7 +81,8 @@ export function createExecutionService(deps: ExecutionServiceDeps): ExecutionSer
     );
     await deps.executions.create(recordFromRequest(event, partitionOf(id, deps.partitions)));
     try {
-      await deps.publisher.publish(event);
+      // A log that is down would hold the client for the whole client retry budget; the stored record suffices.
+      await withTimeout(deps.publisher.publish(event), deps.publishWaitMs ?? 3_000, 'the event log did not answer in time');
     } catch (error) {
       deps.onPublishDeferred?.(error, id);
       // The record is stored, so the execution is accepted: its partition's sweep finds it, runs it and
