@@ -57,3 +57,45 @@ describe('admission actor: Reprioritize', () => {
     expect(await client.reprioritize('running', 'critical')).toMatchObject({ outcome: 'active', position: 0 });
   });
 });
+
+describe('admission actor: owners', () => {
+  it("a Release from an asker that was replaced is ignored; the current asker's Release frees the slot", async () => {
+    system = start() as Ref<unknown>;
+    const admission = spawnAdmission(system, 1);
+    const granted: string[] = [];
+    const recorder = spawnStateless(system as Ref<never>, (msg: AdmissionReply) => {
+      if (msg.type === 'SlotGranted') granted.push(msg.executionId);
+    }) as Ref<AdmissionReply>;
+    const client = admissionClient(admission);
+    dispatch(admission, { type: 'Acquire', executionId: 'a', priority: 'normal', replyTo: recorder, owner: 'saga-1' });
+    await until(() => granted.length === 1);
+    // The saga was replaced (same execution, a new instance asks again); the old one's late Release must not count.
+    dispatch(admission, { type: 'Acquire', executionId: 'a', priority: 'normal', replyTo: recorder, owner: 'saga-2' });
+    dispatch(admission, { type: 'Acquire', executionId: 'b', priority: 'normal', replyTo: recorder, owner: 'saga-b' });
+    dispatch(admission, { type: 'Release', executionId: 'a', owner: 'saga-1' });
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await client.snapshot()).active_count).toBe(1);
+    expect(granted).not.toContain('b');
+    dispatch(admission, { type: 'Release', executionId: 'a', owner: 'saga-2' });
+    await until(() => granted.includes('b'));
+  });
+
+  it("a stopped saga's Release withdraws its place in the line, so no slot is granted to nobody", async () => {
+    system = start() as Ref<unknown>;
+    const admission = spawnAdmission(system, 1);
+    const granted: string[] = [];
+    const recorder = spawnStateless(system as Ref<never>, (msg: AdmissionReply) => {
+      if (msg.type === 'SlotGranted') granted.push(msg.executionId);
+    }) as Ref<AdmissionReply>;
+    const client = admissionClient(admission);
+    dispatch(admission, { type: 'Acquire', executionId: 'holder', priority: 'normal', replyTo: recorder, owner: 'h' });
+    await until(() => granted.length === 1);
+    dispatch(admission, { type: 'Acquire', executionId: 'gone', priority: 'normal', replyTo: recorder, owner: 'g' });
+    dispatch(admission, { type: 'Acquire', executionId: 'next', priority: 'normal', replyTo: recorder, owner: 'n' });
+    dispatch(admission, { type: 'Release', executionId: 'gone', owner: 'g' });
+    dispatch(admission, { type: 'Release', executionId: 'holder', owner: 'h' });
+    await until(() => granted.includes('next'));
+    expect(granted).not.toContain('gone');
+    expect((await client.snapshot()).active_count).toBe(1);
+  });
+});

@@ -108,6 +108,8 @@ export function spawnAdmission(parent: Ref<unknown>, maxConcurrent: number, opti
 
   const waiters = new Map<string, Ref<AdmissionReply>>();
   const queue = new AdmissionQueue(maxConcurrent);
+  /** The latest asker of each waiting or active execution (see AdmissionMsg Acquire.owner). */
+  const owners = new Map<string, string>();
   /** Priority changes that arrived before their execution's Acquire (its saga had not asked yet); applied when it does. */
   const pendingPriority = new Map<string, Priority>();
   /** Active executions whose lease ran out; they are taken again before anyone new is admitted. */
@@ -251,6 +253,8 @@ export function spawnAdmission(parent: Ref<unknown>, maxConcurrent: number, opti
     (state: null, msg: Msg) => {
       switch (msg.type) {
         case 'Acquire': {
+          if (msg.owner !== undefined) owners.set(msg.executionId, msg.owner);
+          else owners.delete(msg.executionId);
           const override = pendingPriority.get(msg.executionId);
           pendingPriority.delete(msg.executionId);
           const position = queue.enqueue(msg.executionId, override ?? msg.priority);
@@ -262,6 +266,9 @@ export function spawnAdmission(parent: Ref<unknown>, maxConcurrent: number, opti
           break;
         }
         case 'Release': {
+          // From an actor instance that is no longer the execution's latest asker: not its slot to give back.
+          if (msg.owner !== undefined && owners.get(msg.executionId) !== msg.owner) break;
+          owners.delete(msg.executionId);
           const what = queue.release(msg.executionId);
           waiters.delete(msg.executionId);
           pendingPriority.delete(msg.executionId);

@@ -22,8 +22,12 @@ export interface QueueSnapshot {
 
 /** Messages the admission actor handles. */
 export type AdmissionMsg =
-  | { type: 'Acquire'; executionId: string; priority: Priority; replyTo: Ref<AdmissionReply> }
-  | { type: 'Release'; executionId: string }
+  /**
+   * `owner` names the asking actor instance; a Release carrying an owner only applies while that owner's
+   * Acquire is the execution's latest, so a stopped saga's late Release cannot free its successor's slot.
+   */
+  | { type: 'Acquire'; executionId: string; priority: Priority; replyTo: Ref<AdmissionReply>; owner?: string }
+  | { type: 'Release'; executionId: string; owner?: string }
   | { type: 'SetMaxConcurrent'; max: number }
   | { type: 'Reprioritize'; executionId: string; priority: Priority; replyTo: Ref<ReprioritizeReply> }
   | { type: 'Snapshot'; replyTo: Ref<QueueSnapshot> };

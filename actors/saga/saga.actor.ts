@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { dispatch, query, spawn, type Ref } from 'nact';
 import type { ExecutionRecord } from '../../system/domain/execution.js';
 import type { Limits } from '../../system/domain/limits.js';
@@ -58,10 +59,23 @@ export function spawnSaga(
       if (attempt > deps.policy.maxRestarts) throw new Error(`execution could not apply ${change.kind}: ${reply.reason}`);
     }
   };
+  /** This saga instance, as admission knows its requests (a restarted or replaced saga is another owner). */
+  const owner = randomUUID();
+  let asked = false;
   const release = () => {
     if (!slotHeld) return;
     slotHeld = false;
-    dispatch(deps.admission, { type: 'Release', executionId });
+    dispatch(deps.admission, { type: 'Release', executionId, owner });
+  };
+  /**
+   * On stop (passivation, a revoked partition, a restart): give back whatever admission holds for this saga, a
+   * slot or a place in the line. A grant still in flight to this stopped saga would otherwise keep its slot forever.
+   */
+  const releaseOnStop = () => {
+    if (!asked) return;
+    asked = false;
+    slotHeld = false;
+    dispatch(deps.admission, { type: 'Release', executionId, owner });
   };
   const finish = async (outcome: 'completed' | 'failed' | 'cancelled', error: string | null = null): Promise<State> => {
     release();
@@ -90,7 +104,8 @@ export function spawnSaga(
         const cancel = state.status === 'idle' ? state.cancel : null;
         await journal.step('admit');
         const reattach = record.status !== 'queued' && record.sandbox !== null;
-        dispatch(deps.admission, { type: 'Acquire', executionId, priority: reattach ? 'critical' : record.priority, replyTo: self });
+        asked = true;
+        dispatch(deps.admission, { type: 'Acquire', executionId, priority: reattach ? 'critical' : record.priority, replyTo: self, owner });
         return { status: 'admitting', record, cancel, reattach };
       }
       case 'Queued':
@@ -150,7 +165,7 @@ export function spawnSaga(
             return { ...state, cancel: msg.reason };
           case 'admitting':
             if (slotHeld) return { ...state, cancel: msg.reason };
-            dispatch(deps.admission, { type: 'Release', executionId });
+            dispatch(deps.admission, { type: 'Release', executionId, owner });
             await apply({ kind: 'cancelled', reason: msg.reason });
             return finish('cancelled');
           case 'running':
@@ -169,6 +184,6 @@ export function spawnSaga(
       return { status: 'idle', cancel: null } as State;
     },
     onCrash: restartWithBackoff(deps.policy, deps.crashes) as never,
-    afterStop: () => release(),
+    afterStop: () => releaseOnStop(),
   } as never) as Ref<SagaMsg>;
 }
