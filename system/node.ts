@@ -125,10 +125,14 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
             group: 'execution-owners',
             topics: [TOPICS.executionCommands],
             onAssigned: async (partitions) => {
+              log.info({ partitions }, 'partitions assigned');
               const recovered = await router!.assigned(partitions);
               if (recovered) log.info({ recovered }, 'recovered unfinished executions');
             },
-            onRevoked: (partitions) => router!.revoked(partitions),
+            onRevoked: (partitions) => {
+              log.info({ partitions }, 'partitions revoked');
+              router!.revoked(partitions);
+            },
           },
           (record) => withTrace(record.headers[TRACEPARENT], () => router!.route(record)),
         );
