@@ -55,7 +55,12 @@ describe('failover', () => {
       { timeoutMs: 120_000, intervalMs: 500, message: 'every accepted execution to finish' },
     ).catch((err: unknown) => {
       const stuck = last.filter((r) => !TERMINAL.has(r.status)).map((r) => `${r.execution_id} p${partitionOf(r.execution_id, CLUSTER_PARTITIONS)} ${r.status}`);
-      const logs = cluster.nodes.map((n) => `--- ${n.nodeId}\n${n.output.slice(-30).join('\n')}`).join('\n');
+      const logs = cluster.nodes
+        .map((n) => {
+          const ownership = n.output.filter((l) => l.includes('partitions assigned') || l.includes('partitions revoked')).slice(-20);
+          return `--- ${n.nodeId}\n${ownership.join('\n')}\n${n.output.filter((l) => !ownership.includes(l)).slice(-30).join('\n')}`;
+        })
+        .join('\n');
       throw new Error(`${String(err)}\nunfinished:\n${stuck.join('\n')}\nvictim partitions: ${[...victimPartitions].join(',')}\n${logs}`);
     });
     for (const r of results.filter((x) => x.status !== 'completed')) {
