@@ -1,3 +1,4 @@
+import { createMemorySemaphore } from '../../system/embedded/concurrency-semaphore.js';
 import { dispatch, spawnStateless, start, stop, type Ref } from 'nact';
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawnAdmission } from './admission.actor.js';
@@ -14,7 +15,7 @@ afterEach(() => {
 /** A real admission actor plus a recorder that collects the grants it sends. */
 function setUp(max: number) {
   system = start() as Ref<unknown>;
-  const admission = spawnAdmission(system, max);
+  const admission = spawnAdmission(system, max, { semaphore: createMemorySemaphore() });
   const granted: string[] = [];
   const recorder = spawnStateless(system as Ref<never>, (msg: AdmissionReply) => {
     if (msg.type === 'SlotGranted') granted.push(msg.executionId);
@@ -61,7 +62,7 @@ describe('admission actor: Reprioritize', () => {
 describe('admission actor: owners', () => {
   it("a Release from an asker that was replaced is ignored; the current asker's Release frees the slot", async () => {
     system = start() as Ref<unknown>;
-    const admission = spawnAdmission(system, 1);
+    const admission = spawnAdmission(system, 1, { semaphore: createMemorySemaphore() });
     const granted: string[] = [];
     const recorder = spawnStateless(system as Ref<never>, (msg: AdmissionReply) => {
       if (msg.type === 'SlotGranted') granted.push(msg.executionId);
@@ -82,7 +83,7 @@ describe('admission actor: owners', () => {
 
   it("a stopped saga's Release withdraws its place in the line, so no slot is granted to nobody", async () => {
     system = start() as Ref<unknown>;
-    const admission = spawnAdmission(system, 1);
+    const admission = spawnAdmission(system, 1, { semaphore: createMemorySemaphore() });
     const granted: string[] = [];
     const recorder = spawnStateless(system as Ref<never>, (msg: AdmissionReply) => {
       if (msg.type === 'SlotGranted') granted.push(msg.executionId);

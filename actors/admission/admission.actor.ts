@@ -22,7 +22,6 @@
  */
 import { dispatch, spawn, stop, type Ref } from 'nact';
 import type { Priority } from '../../system/domain/execution.js';
-import { createMemorySemaphore } from '../../system/embedded/concurrency-semaphore.js';
 import type { ConcurrencySemaphore } from '../../system/ports/concurrency-semaphore.js';
 import type { AdmissionMsg, AdmissionReply } from './messages.js';
 import { AdmissionQueue } from './queue.js';
@@ -33,10 +32,10 @@ export const MAX_PENDING_PRIORITIES = 10_000;
 /** Which semaphore call an error reported to `onError` came from; `lease-lost` when a renew said a running execution's lease had run out. */
 export type AdmissionErrorKind = 'acquire' | 'renew' | 'release' | 'lease-lost';
 
-/** Optional settings of spawnAdmission. */
+/** Settings of spawnAdmission; only the semaphore is required. */
 export interface AdmissionOptions {
-  /** Where slots come from; default a fresh in-memory semaphore (embedded mode: this node's cap). */
-  semaphore?: ConcurrencySemaphore;
+  /** Where slots come from: the node's port (in memory in embedded mode, Redis in a cluster). */
+  semaphore: ConcurrencySemaphore;
   /** Lease of a slot, renewed while its execution runs; default 30 000 ms. */
   leaseMs?: number;
   /** How often leases are renewed; default a third of `leaseMs`. */
@@ -95,8 +94,8 @@ function withDeadline<T>(start: () => Promise<T>, ms: number, what: string): Pro
  * Spawns the node's admission actor: bounded concurrency across every node sharing `options.semaphore`,
  * highest priority first on this node, slots released exactly once.
  */
-export function spawnAdmission(parent: Ref<unknown>, maxConcurrent: number, options: AdmissionOptions = {}): Ref<AdmissionMsg> {
-  const semaphore = options.semaphore ?? createMemorySemaphore();
+export function spawnAdmission(parent: Ref<unknown>, maxConcurrent: number, options: AdmissionOptions): Ref<AdmissionMsg> {
+  const { semaphore } = options;
   const leaseMs = positiveInt('leaseMs', options.leaseMs ?? DEFAULT_LEASE_MS);
   const renewEveryMs = positiveInt('renewEveryMs', options.renewEveryMs ?? Math.max(1, Math.floor(leaseMs / 3)));
   const retryMs = positiveInt('retryMs', options.retryMs ?? DEFAULT_RETRY_MS);

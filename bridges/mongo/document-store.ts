@@ -30,11 +30,9 @@ import {
   type MongoClientOptions,
   type Sort,
 } from 'mongodb';
-import { checkField, InvalidQueryError } from '../../system/embedded/sql-filter.js';
+import { adoptTtl, checkField, InvalidQueryError } from '../../system/embedded/sql-filter.js';
 import {
-  checkTtl,
   DuplicateKeyError,
-  sameTtl,
   ttlExpiry,
   type Collection,
   type CollectionOptions,
@@ -118,8 +116,8 @@ interface CollectionState {
   indexed: Set<string>;
   ttl: TtlOptions | undefined;
   /** Index creations not run yet; the next operation runs them first (they need a connection). */
-  todo: IndexTask[];
-  /** The run of `todo` in progress, which concurrent operations wait for. */
+  pendingIndexTasks: IndexTask[];
+  /** The run of `pendingIndexTasks` in progress, which concurrent operations wait for. */
   preparing: Promise<void> | undefined;
 }
 
@@ -190,7 +188,7 @@ export function createMongoDocumentStore(options: MongoDocumentStoreOptions): Do
       if (!COLLECTION_PATTERN.test(name)) throw new InvalidQueryError(`invalid collection name '${name}'`);
       let state = states.get(name);
       if (!state) {
-        state = { name, mongo: db.collection<Stored>(name), indexed: new Set(), ttl: undefined, todo: [], preparing: undefined };
+        state = { name, mongo: db.collection<Stored>(name), indexed: new Set(), ttl: undefined, pendingIndexTasks: [], preparing: undefined };
         states.set(name, state);
       }
       if (collectionOptions.ttl) configureTtl(state, collectionOptions.ttl, logger);
@@ -225,7 +223,7 @@ function ensureIndexes(state: CollectionState, fields: string[], logger: MongoSt
   if (fresh.length === 0) return;
   for (const field of fresh) {
     state.indexed.add(field);
-    state.todo.push(async () => {
+    state.pendingIndexTasks.push(async () => {
       await state.mongo.createIndex({ [field]: 1 }).catch((error: unknown) => {
         if (!(error instanceof MongoServerError)) throw error;
         logger?.warn({ collection: state.name, field, err: error.message }, 'could not create an index; going on without it');
@@ -236,16 +234,10 @@ function ensureIndexes(state: CollectionState, fields: string[], logger: MongoSt
 
 /** Gives the collection its TTL (once; a different one is an error) and queues the expiry index. */
 function configureTtl(state: CollectionState, ttl: TtlOptions, logger: MongoStoreLogger | undefined): void {
-  checkTtl(ttl);
-  checkField(ttl.field);
-  if (state.ttl) {
-    if (!sameTtl(state.ttl, ttl)) {
-      throw new InvalidQueryError(`collection '${state.name}' already has ttl ${JSON.stringify(state.ttl)}`);
-    }
-    return;
-  }
-  state.ttl = { field: ttl.field, seconds: ttl.seconds };
-  state.todo.push(async () => {
+  const adopted = adoptTtl(state.name, state.ttl, ttl);
+  if (!adopted) return;
+  state.ttl = adopted;
+  state.pendingIndexTasks.push(async () => {
     try {
       await state.mongo.createIndex({ [EXPIRES_FIELD]: 1 }, { name: TTL_INDEX, expireAfterSeconds: 0 });
     } catch (error) {
@@ -261,13 +253,13 @@ function configureTtl(state: CollectionState, ttl: TtlOptions, logger: MongoStor
 
 /** Runs the collection's pending index creations; one that failed for want of a server is kept for next time. */
 async function prepare(state: CollectionState): Promise<void> {
-  if (state.todo.length === 0) return;
+  if (state.pendingIndexTasks.length === 0) return;
   state.preparing ??= (async () => {
     try {
-      while (state.todo.length > 0) {
-        const task = state.todo[0]!;
+      while (state.pendingIndexTasks.length > 0) {
+        const task = state.pendingIndexTasks[0]!;
         await task();
-        state.todo.shift();
+        state.pendingIndexTasks.shift();
       }
     } finally {
       state.preparing = undefined;

@@ -9,9 +9,7 @@
  */
 import { SqliteError } from 'better-sqlite3';
 import {
-  checkTtl,
   DuplicateKeyError,
-  sameTtl,
   ttlExpiry,
   type Collection,
   type CollectionOptions,
@@ -21,7 +19,7 @@ import {
   type FindOptions,
   type TtlOptions,
 } from '../ports/document-store.js';
-import { checkField, compileFilter, compileOptions, fieldExpr, InvalidQueryError } from './sql-filter.js';
+import { adoptTtl, checkField, compileFilter, compileOptions, fieldExpr, InvalidQueryError } from './sql-filter.js';
 import { quoteIdent, releaseDatabase, retainDatabase, StatementCache, type SqliteDb } from './sqlite.js';
 
 /** Allowed collection names (they become table names). */
@@ -129,14 +127,8 @@ class SqliteCollection<T extends Doc> implements Collection<T> {
 
   /** Gives the collection its TTL: adds the expiry column (and its index) when the table has none yet. */
   configureTtl(ttl: TtlOptions): void {
-    checkTtl(ttl);
-    checkField(ttl.field);
-    if (this.ttl) {
-      if (!sameTtl(this.ttl, ttl)) {
-        throw new InvalidQueryError(`collection '${this.name}' already has ttl ${JSON.stringify(this.ttl)}`);
-      }
-      return;
-    }
+    const adopted = adoptTtl(this.name, this.ttl, ttl);
+    if (!adopted) return;
     if (!this.expires) {
       this.db.transaction(() => {
         // Another process may have added the column since the constructor looked.
@@ -146,7 +138,7 @@ class SqliteCollection<T extends Doc> implements Collection<T> {
     }
     const index = quoteIdent(`ix_${TABLE_PREFIX}${this.name}__expires_at`);
     this.db.exec(`CREATE INDEX IF NOT EXISTS ${index} ON ${this.table} (expires_at) WHERE expires_at IS NOT NULL`);
-    this.ttl = { field: ttl.field, seconds: ttl.seconds };
+    this.ttl = adopted;
     this.purgeExpired();
   }
 

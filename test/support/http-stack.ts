@@ -1,3 +1,4 @@
+import { createMemorySemaphore } from '../../system/embedded/concurrency-semaphore.js';
 /**
  * A fully wired HTTP server for route, property and bench runs, without the sandbox or the execution actors:
  * real SQLite stores in a temp dir, the real services, a real admission actor, the SSE branch and every route
@@ -104,7 +105,7 @@ export async function startHttpStack(env: Record<string, string> = {}, extraRout
   const settings = await openAdminSettings({ store: new AdminSettingsStore(store), config, log });
 
   const system = startActors() as Ref<unknown>;
-  const admissionRef: Ref<AdmissionMsg> = spawnAdmission(system, config.maxConcurrentExecutions);
+  const admissionRef: Ref<AdmissionMsg> = spawnAdmission(system, config.maxConcurrentExecutions, { semaphore: createMemorySemaphore() });
   const admission = admissionClient(admissionRef);
   const granted: string[] = [];
   const grants = spawnStateless(system as Ref<never>, (msg: AdmissionReply) => {
