@@ -165,9 +165,13 @@ export function createRateLimitService(deps: RateLimitServiceDeps): RateLimitSer
   }
 
   /** Counts the request against the first rule that matches; null when none does or the user bypasses limits. */
-  async function count(caller: Caller, path: string, loaded: LoadedOverride | null): Promise<RateLimitVerdict | null> {
+  /** Which rule a request counts against: none when the user bypasses limits or no rule matches the path. */
+  function ruleFor(path: string, loaded: LoadedOverride | null): CompiledRule | null {
     if (loaded?.override.bypass_rate_limit) return null;
-    const match = matchRule(loaded?.ordered ?? defaults, path);
+    return matchRule(loaded?.ordered ?? defaults, path);
+  }
+
+  async function count(caller: Caller, path: string, loaded: LoadedOverride | null, match = ruleFor(path, loaded)): Promise<RateLimitVerdict | null> {
     if (!match) return null;
     const rule = counterRule(match.rule, loaded?.override.global_multiplier ?? 1);
     const key = { subject: subjectOf(caller.userId, caller.ip), name: counterName(match.rule) };
@@ -195,9 +199,9 @@ export function createRateLimitService(deps: RateLimitServiceDeps): RateLimitSer
           );
         }
       }
-      // Paths no rule covers (health probes) are answered without a promise.
-      if (!loaded?.override.bypass_rate_limit && !matchRule(loaded?.ordered ?? defaults, path)) return null;
-      return count(caller, path, loaded);
+      // Paths no rule covers (health probes) and users who bypass limits are answered without a promise.
+      const match = ruleFor(path, loaded);
+      return match ? count(caller, path, loaded, match) : null;
     },
     defaults: () => defaultRules.map((r) => ({ ...r })),
     userLimits,
