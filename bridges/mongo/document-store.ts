@@ -30,9 +30,11 @@ import {
   type MongoClientOptions,
   type Sort,
 } from 'mongodb';
-import { adoptTtl, checkField, InvalidQueryError } from '../../system/embedded/sql-filter.js';
 import {
+  adoptTtl,
+  checkField,
   DuplicateKeyError,
+  InvalidQueryError,
   ttlExpiry,
   type Collection,
   type CollectionOptions,

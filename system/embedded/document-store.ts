@@ -9,7 +9,10 @@
  */
 import { SqliteError } from 'better-sqlite3';
 import {
+  adoptTtl,
+  checkField,
   DuplicateKeyError,
+  InvalidQueryError,
   ttlExpiry,
   type Collection,
   type CollectionOptions,
@@ -19,7 +22,7 @@ import {
   type FindOptions,
   type TtlOptions,
 } from '../ports/document-store.js';
-import { adoptTtl, checkField, compileFilter, compileOptions, fieldExpr, InvalidQueryError } from './sql-filter.js';
+import { compileFilter, compileOptions, fieldExpr } from './sql-filter.js';
 import { quoteIdent, releaseDatabase, retainDatabase, StatementCache, type SqliteDb } from './sqlite.js';
 
 /** Allowed collection names (they become table names). */

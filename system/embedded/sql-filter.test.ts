@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { checkField, compileFilter, compileOptions, InvalidQueryError } from './sql-filter.js';
+import { checkField, InvalidQueryError } from '../ports/document-store.js';
+import { compileFilter, compileOptions } from './sql-filter.js';
 
 describe('filter compiler', () => {
   it('never puts a value into the SQL text', () => {

@@ -4,7 +4,7 @@
  * `$ne`/`$nin` also match documents where the field is missing. Values are always bound parameters; field
  * names are checked against a strict pattern and inlined as JSON paths so expression indexes can be used.
  */
-import { checkTtl, sameTtl, type Condition, type Filter, type FindOptions, type Scalar, type TtlOptions } from '../ports/document-store.js';
+import { checkField, InvalidQueryError, type Condition, type Filter, type FindOptions, type Scalar } from '../ports/document-store.js';
 
 /** A WHERE or ORDER BY fragment with its bound parameters. */
 export interface SqlFragment {
@@ -12,39 +12,8 @@ export interface SqlFragment {
   params: Scalar[];
 }
 
-/** Allowed field names: identifiers separated by dots. */
-export const FIELD_PATTERN = /^[A-Za-z_][A-Za-z0-9_.]*$/;
-
 const RANGE_OPS = { $gt: '>', $gte: '>=', $lt: '<', $lte: '<=' } as const;
 type RangeOp = keyof typeof RANGE_OPS;
-
-/** Thrown for a filter, sort or field the store cannot compile. */
-export class InvalidQueryError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'InvalidQueryError';
-  }
-}
-
-/** Checks a field name (dotted path) and returns it. */
-export function checkField(field: string): string {
-  if (!FIELD_PATTERN.test(field) || field.endsWith('.') || field.includes('..')) {
-    throw new InvalidQueryError(`invalid field name '${field}'`);
-  }
-  return field;
-}
-
-/**
- * The TTL a collection takes when `requested` is named for it: a checked copy when it has none yet, null when it
- * already has the same one; a different one is an error (a collection's TTL is fixed). Shared by both stores.
- */
-export function adoptTtl(collection: string, current: TtlOptions | undefined, requested: TtlOptions): TtlOptions | null {
-  checkTtl(requested);
-  checkField(requested.field);
-  if (!current) return { field: requested.field, seconds: requested.seconds };
-  if (!sameTtl(current, requested)) throw new InvalidQueryError(`collection '${collection}' already has ttl ${JSON.stringify(current)}`);
-  return null;
-}
 
 /** The SQL expression reading a field of the `doc` column (the `id` column for `id`). */
 export function fieldExpr(field: string): string {

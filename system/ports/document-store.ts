@@ -105,3 +105,34 @@ export function ttlExpiry(doc: object, ttl: TtlOptions): number | null {
   // Outside the range a Date can hold (±8.64e15 ms) there is no meaningful expiry.
   return Number.isFinite(expiry) && Math.abs(expiry) <= 8.64e15 ? Math.round(expiry) : null;
 }
+
+/** Allowed field names: identifiers separated by dots. */
+export const FIELD_PATTERN = /^[A-Za-z_][A-Za-z0-9_.]*$/;
+
+/** Thrown for a filter, sort or field the store cannot compile. */
+export class InvalidQueryError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidQueryError';
+  }
+}
+
+/** Checks a field name (dotted path) and returns it. */
+export function checkField(field: string): string {
+  if (!FIELD_PATTERN.test(field) || field.endsWith('.') || field.includes('..')) {
+    throw new InvalidQueryError(`invalid field name '${field}'`);
+  }
+  return field;
+}
+
+/**
+ * The TTL a collection takes when `requested` is named for it: a checked copy when it has none yet, null when it
+ * already has the same one; a different one is an error (a collection's TTL is fixed). Shared by both stores.
+ */
+export function adoptTtl(collection: string, current: TtlOptions | undefined, requested: TtlOptions): TtlOptions | null {
+  checkTtl(requested);
+  checkField(requested.field);
+  if (!current) return { field: requested.field, seconds: requested.seconds };
+  if (!sameTtl(current, requested)) throw new InvalidQueryError(`collection '${collection}' already has ttl ${JSON.stringify(current)}`);
+  return null;
+}
