@@ -105,7 +105,7 @@ export class HttpContext {
   }
 
   /** Sends a complete response; ignored if one was already started or the client left. */
-  send(status: number, body: string | null, headers: Record<string, string> = {}): void {
+  send(status: number, body: string | Buffer | null, headers: Record<string, string> = {}): void {
     if (this.responded) return;
     this.phase = 'done';
     this.res.cork(() => {

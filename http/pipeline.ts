@@ -57,6 +57,8 @@ export interface PipelineDeps {
   resolveCaller?: CallerResolver;
   csrf?: CsrfVerifier;
   rateLimiter?: RateLimiter;
+  /** Answers GET/HEAD requests no route matched (the SPA's files); returns false to leave them a 404. */
+  fallback?: (ctx: HttpContext) => boolean;
 }
 
 /** The lifecycle as data, in order. */
@@ -69,7 +71,7 @@ export function buildPipeline(deps: PipelineDeps): readonly Step[] {
     { name: 'csrf', run: csrf(deps.csrf) },
     { name: 'rateLimit', run: rateLimit(deps.rateLimiter) },
     { name: 'metrics', run: recordMetrics(deps.metrics) },
-    { name: 'route', run: route(deps.router, deps.draining) },
+    { name: 'route', run: route(deps.router, deps.draining, deps.fallback) },
   ];
 }
 
@@ -221,11 +223,14 @@ function recordMetrics(metrics: HttpMetrics): Step['run'] {
   };
 }
 
-function route(router: Router, draining: () => boolean): Step['run'] {
+function route(router: Router, draining: () => boolean, fallback?: (ctx: HttpContext) => boolean): Step['run'] {
   return (ctx) => {
     if (draining()) throw errors.unavailable('Server is shutting down');
     const match = router.match(ctx.method, ctx.path);
-    if (match.kind === 'not_found') throw new AppError('NotFound', 'Not found');
+    if (match.kind === 'not_found') {
+      if (fallback?.(ctx)) return;
+      throw new AppError('NotFound', 'Not found');
+    }
     if (match.kind === 'method_not_allowed') throw new MethodNotAllowedError(match.allowed);
     ctx.route = match.pattern;
     ctx.params = match.params;

@@ -11,6 +11,7 @@ import * as eventRoutes from './routes/events.js';
 import * as executionRoutes from './routes/executions.js';
 import * as healthRoutes from './routes/health.js';
 import { SseHub } from './sse.js';
+import type { StaticSite } from './static.js';
 
 /** Listening address and transport limits. */
 export interface HttpServerConfig {
@@ -53,6 +54,8 @@ export interface HttpServerDeps {
   rateLimiter?: RateLimiter;
   /** Further API groups (accounts, scripts, admin, ...), registered after the built-in ones. */
   routes?: RouteGroup[];
+  /** The built SPA, served at `/` for paths no route matches. Absent: those paths are 404. */
+  site?: StaticSite | null;
   config: HttpServerConfig;
 }
 
@@ -97,6 +100,7 @@ export function createHttpServer(deps: HttpServerDeps): HttpServer {
     ...(deps.resolveCaller ? { resolveCaller: deps.resolveCaller } : {}),
     ...(deps.csrf ? { csrf: deps.csrf } : {}),
     ...(deps.rateLimiter ? { rateLimiter: deps.rateLimiter } : {}),
+    ...(deps.site ? { fallback: deps.site.serve } : {}),
   });
 
   app.any('/*', (res, req) => {

@@ -1,5 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { Limits } from './domain/limits.js';
 
@@ -11,6 +12,7 @@ const EnvSchema = z
     HOST: z.string().min(1).default('127.0.0.1'),
     PORT: int(8080, 0, 65535),
     DATA_DIR: z.string().min(1).default('./data'),
+    WEB_DIR: z.string().min(1).optional(),
     LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
     ADMIN_USERNAME: z.string().min(3).max(64).optional(),
     ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
@@ -75,6 +77,8 @@ export interface Config {
   host: string;
   port: number;
   dataDir: string;
+  /** The built SPA (index.html and assets/) served at `/`; default web/dist of this checkout. */
+  webDir: string;
   logLevel: string;
   admin: { username: string; password: string } | null;
   /** Signs sessions and CSRF tokens; shared by a cluster's nodes. Null: embedded mode keeps a generated one in DATA_DIR. */
@@ -118,6 +122,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST,
     port: e.PORT,
     dataDir: path.resolve(e.DATA_DIR),
+    webDir: e.WEB_DIR ? path.resolve(e.WEB_DIR) : fileURLToPath(new URL('../web/dist', import.meta.url)),
     logLevel: e.LOG_LEVEL,
     admin: e.ADMIN_USERNAME && e.ADMIN_PASSWORD ? { username: e.ADMIN_USERNAME, password: e.ADMIN_PASSWORD } : null,
     secretKey: e.SECRET_KEY ?? null,

@@ -10,6 +10,7 @@ import { createBwrapSandbox } from '../bridges/sandbox/bwrap.js';
 import { createThreadedBwrapSandbox } from '../bridges/sandbox/threaded.js';
 import { adminClusterRoutes } from '../http/routes/admin-cluster.js';
 import { createHttpServer } from '../http/server.js';
+import { loadStaticSite, type StaticSite } from '../http/static.js';
 import { admissionClient } from '../actors/admission/client.js';
 import { buildPlatform, openSettings } from './platform.js';
 import { startAll, stopAll, type Component } from './components.js';
@@ -173,6 +174,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
           }),
           health: createHealthService({ store, eventLog, bus, sandbox: sandbox! }),
           log,
+          site: loadSite(config.webDir, log),
           config: {
             host: config.host,
             port: config.port,
@@ -267,4 +269,12 @@ function membership(
       await infra.registry.remove(config.nodeId).catch(() => false);
     },
   };
+}
+
+/** The built SPA, or null (with a warning) when it was not built: the API still serves. */
+function loadSite(webDir: string, log: Logger): StaticSite | null {
+  const site = loadStaticSite(webDir);
+  if (site) log.info({ webDir, files: site.fileCount }, 'serving the web app');
+  else log.warn({ webDir }, 'no built web app (run npm run build:web): only the API is served');
+  return site;
 }
