@@ -33,6 +33,7 @@ import {
 import {
   adoptTtl,
   checkField,
+  checkIncrement,
   DuplicateKeyError,
   InvalidQueryError,
   ttlExpiry,
@@ -350,6 +351,28 @@ class MongoDocCollection<T extends Doc> implements Collection<T> {
     return WRITE_LOCKS.run(this.key(id), async () => {
       const after = await mongo.findOneAndUpdate(this.live({ _id: id }), update, { returnDocument: 'after' });
       return after ? fromStored<T>(after) : null;
+    });
+  }
+
+  async increment(id: string, field: string, by: number): Promise<T | null> {
+    checkIdType(id);
+    checkIncrement(field, by);
+    if (field === EXPIRES_FIELD || field === this.state.ttl?.field.split('.')[0]) {
+      throw new InvalidQueryError(`increment: field '${field}' is not allowed here`);
+    }
+    const mongo = await this.ready();
+    return WRITE_LOCKS.run(this.key(id), async () => {
+      // $inc on a null field fails in MongoDB; a missing or null field counts as 0 here, so null is cleared first.
+      await mongo.updateOne(this.live({ _id: id, [field]: null }), { $unset: { [field]: '' } });
+      try {
+        const after = await mongo.findOneAndUpdate(this.live({ _id: id }), { $inc: { [field]: by } }, { returnDocument: 'after' });
+        return after ? fromStored<T>(after) : null;
+      } catch (err) {
+        if (err instanceof MongoServerError && err.code === 14) {
+          throw new InvalidQueryError(`increment: field '${field}' does not hold a number`);
+        }
+        throw err;
+      }
     });
   }
 

@@ -80,17 +80,12 @@ export interface LockoutPolicy {
 }
 
 /**
- * The state after one more failed login. Reaching `maxAttempts` consecutive failures locks the account for
- * `lockoutMs` and restarts the count, so the next window after the lock starts fresh.
+ * Whether `failures` consecutive failed logins lock the account: reaching `maxAttempts` locks it for `lockoutMs`
+ * (the caller then restarts the count, so the next window after the lock starts fresh).
  */
-export function afterFailedLogin(
-  user: Pick<User, 'failedLoginAttempts' | 'lockedUntilMs'>,
-  policy: LockoutPolicy,
-  nowMs: number,
-): { failedLoginAttempts: number; lockedUntilMs: number | null; locked: boolean } {
-  const attempts = user.failedLoginAttempts + 1;
-  if (attempts >= policy.maxAttempts) return { failedLoginAttempts: 0, lockedUntilMs: nowMs + policy.lockoutMs, locked: true };
-  return { failedLoginAttempts: attempts, lockedUntilMs: null, locked: false };
+export function lockAfterFailures(failures: number, policy: LockoutPolicy, nowMs: number): { locked: boolean; lockedUntilMs: number | null } {
+  if (failures >= policy.maxAttempts) return { locked: true, lockedUntilMs: nowMs + policy.lockoutMs };
+  return { locked: false, lockedUntilMs: null };
 }
 
 /** The key a username or email is unique under: trimmed and lower-cased. */

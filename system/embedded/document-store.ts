@@ -11,6 +11,7 @@ import { SqliteError } from 'better-sqlite3';
 import {
   adoptTtl,
   checkField,
+  checkIncrement,
   DuplicateKeyError,
   InvalidQueryError,
   ttlExpiry,
@@ -213,6 +214,24 @@ class SqliteCollection<T extends Doc> implements Collection<T> {
       if (this.ttl) write.run(encode(next), this.expiryOf(next), id);
       else write.run(encode(next), id);
       return next as T;
+    }).immediate();
+  }
+
+  async increment(id: string, field: string, by: number): Promise<T | null> {
+    checkIncrement(field, by);
+    if (field === this.ttl?.field.split('.')[0]) throw new InvalidQueryError(`increment: field '${field}' is not allowed here`);
+    return this.db.transaction((): T | null => {
+      const live = this.live();
+      const row = this.statements().get(`SELECT doc FROM ${this.table} WHERE id = ? AND ${live.sql}`).get(id, ...live.params) as Row | undefined;
+      if (!row) return null;
+      const doc: Record<string, unknown> = decode<Record<string, unknown>>(row.doc);
+      const current = doc[field];
+      if (current !== undefined && current !== null && typeof current !== 'number') {
+        throw new InvalidQueryError(`increment: field '${field}' holds a ${typeof current}, not a number`);
+      }
+      doc[field] = (current ?? 0) + by;
+      this.statements().get(`UPDATE ${this.table} SET doc = ? WHERE id = ?`).run(encode(doc), id);
+      return doc as T;
     }).immediate();
   }
 

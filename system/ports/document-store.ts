@@ -45,6 +45,11 @@ export interface Collection<T extends Doc> {
   put(doc: T): Promise<void>;
   /** Sets the given top-level fields; returns the updated document, or null when absent. */
   update(id: string, patch: Partial<T>): Promise<T | null>;
+  /**
+   * Adds `by` to a top-level number field in one atomic step, whoever else writes the document at the same time
+   * (a missing or null field counts as 0); returns the updated document, or null when absent.
+   */
+  increment(id: string, field: string, by: number): Promise<T | null>;
   delete(id: string): Promise<boolean>;
   find(filter?: Filter, options?: FindOptions): Promise<T[]>;
   count(filter?: Filter): Promise<number>;
@@ -135,4 +140,11 @@ export function adoptTtl(collection: string, current: TtlOptions | undefined, re
   if (!current) return { field: requested.field, seconds: requested.seconds };
   if (!sameTtl(current, requested)) throw new InvalidQueryError(`collection '${collection}' already has ttl ${JSON.stringify(current)}`);
   return null;
+}
+
+/** Checks the arguments of Collection.increment: a top-level field name and a finite number. */
+export function checkIncrement(field: string, by: number): void {
+  checkField(field);
+  if (field.includes('.') || field === 'id') throw new InvalidQueryError(`increment: field '${field}' must be a top-level field other than id`);
+  if (!Number.isFinite(by)) throw new InvalidQueryError(`increment: amount must be a finite number, got ${by}`);
 }

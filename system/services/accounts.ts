@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { SettingsReader } from '../domain/admin-settings.js';
 import { AppError, errors } from '../domain/errors.js';
-import { afterFailedLogin, isLocked, toProfile, type User, type UserProfile, type UserRole } from '../domain/users.js';
+import { isLocked, toProfile, type User, type UserProfile, type UserRole } from '../domain/users.js';
 import type { PasswordHasher } from '../security/passwords.js';
 import { ACCESS_COOKIE, cookieValue, type IssuedSession, type SessionTokens } from '../security/sessions.js';
 import type { RevokedSessions, UserStore } from '../stores/user-store.js';
@@ -64,9 +64,8 @@ export class AccountService {
       if (isLocked(user, this.now())) throw locked(user, this.now());
       if (!(await passwords.verify(password, user.passwordHash))) {
         const policy = { maxAttempts: settings.max_login_attempts, lockoutMs: settings.lockout_duration_minutes * 60_000 };
-        const next = afterFailedLogin(user, policy, this.now());
-        await users.update(user.userId, { failedLoginAttempts: next.failedLoginAttempts, lockedUntilMs: next.lockedUntilMs });
-        if (next.locked) throw locked({ lockedUntilMs: next.lockedUntilMs }, this.now());
+        const next = await users.countFailedLogin(user.userId, policy, this.now());
+        if (next?.locked) throw locked(next, this.now());
         throw errors.unauthenticated(BAD_CREDENTIALS);
       }
       if (!user.isActive) throw errors.forbidden('Account is disabled');

@@ -40,6 +40,7 @@ function failingReads(inner: DocumentStore): DocumentStore {
         get: async () => Promise.reject(new Error('store down')),
         put: (doc) => c.put(doc),
         update: (id, patch) => c.update(id, patch),
+        increment: (id, field, by) => c.increment(id, field, by),
         delete: (id) => c.delete(id),
         find: (filter, opts) => c.find(filter, opts),
         count: (filter) => c.count(filter),

@@ -148,3 +148,20 @@ describe('RevokedSessions', () => {
     expect(await revoked.isRevoked('s2')).toBe(true);
   });
 });
+
+describe('failed logins', () => {
+  it('counts every failure when several writers count at once, and locks at the limit', async () => {
+    const u = user('guessed');
+    await users.create(u);
+    const otherNode = new UserStore(store, () => clock);
+    const policy = { maxAttempts: 100, lockoutMs: 60_000 };
+    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 ? users : otherNode).countFailedLogin(u.userId, policy, clock)));
+    expect(results.every((r) => r?.locked === false)).toBe(true);
+    expect((await users.get(u.userId))?.failedLoginAttempts).toBe(12);
+
+    const tight = { maxAttempts: 13, lockoutMs: 60_000 };
+    expect(await users.countFailedLogin(u.userId, tight, clock)).toEqual({ locked: true, lockedUntilMs: clock + 60_000 });
+    expect(await users.get(u.userId)).toMatchObject({ failedLoginAttempts: 0, lockedUntilMs: clock + 60_000 });
+    expect(await users.countFailedLogin('nobody', tight, clock)).toBeNull();
+  });
+});

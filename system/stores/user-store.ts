@@ -1,5 +1,5 @@
 import { AppError, errors } from '../domain/errors.js';
-import { uniqueKey, type User, type UserPatch, type UserRole } from '../domain/users.js';
+import { lockAfterFailures, uniqueKey, type LockoutPolicy, type User, type UserPatch, type UserRole } from '../domain/users.js';
 import { DuplicateKeyError, type Collection, type DocumentStore, type Filter } from '../ports/document-store.js';
 
 /** A user as stored in the `users` collection (snake case; the `*_lc` fields back lookups). */
@@ -112,6 +112,19 @@ export class UserStore {
       await this.releaseAll(claimed, userId);
       throw err;
     }
+  }
+
+  /**
+   * Counts one failed login in a single atomic step (nodes of a cluster may count at the same time) and locks the
+   * account when the count reaches the policy's limit; null when the user is gone.
+   */
+  async countFailedLogin(userId: string, policy: LockoutPolicy, nowMs: number): Promise<{ locked: boolean; lockedUntilMs: number | null } | null> {
+    const counted = await this.users.increment(userId, 'failed_login_attempts', 1);
+    if (!counted) return null;
+    const next = lockAfterFailures(counted.failed_login_attempts, policy, nowMs);
+    if (!next.locked) return { locked: false, lockedUntilMs: null };
+    await this.users.update(userId, patchToDoc({ failedLoginAttempts: 0, lockedUntilMs: next.lockedUntilMs }));
+    return next;
   }
 
   /** Removes a user and releases its username and email; false when there was none. */

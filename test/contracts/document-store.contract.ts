@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DuplicateKeyError, type Collection, type Doc, type DocumentStore } from '../../system/ports/document-store.js';
+import { DuplicateKeyError, InvalidQueryError, type Collection, type Doc, type DocumentStore } from '../../system/ports/document-store.js';
 
 /** A store to test and how to dispose of it. */
 export interface DocumentStoreFixture {
@@ -111,6 +111,24 @@ export function documentStoreContract(name: string, make: () => Promise<Document
       const doc = await items.get('b');
       fields.forEach((field, i) => expect(doc?.[field]).toBe(i));
       expect(doc?.name).toBe('beta');
+    });
+
+    it('increments a number field atomically, counting a missing or null field as 0', async () => {
+      await Promise.all(Array.from({ length: 30 }, () => items.increment('a', 'n', 1)));
+      expect((await items.get('a'))?.n).toBe(31);
+      expect(await items.increment('b', 'n', -2.5)).toStrictEqual({ ...ITEMS[1], n: -0.5 });
+      expect((await items.increment('d', 'hits', 2))?.hits).toBe(2);
+      expect((await items.increment('f', 'n', 4))?.n).toBe(4);
+      expect(await items.increment('missing', 'n', 1)).toBeNull();
+      expect(await items.get('missing')).toBeNull();
+    });
+
+    it('refuses to increment a field that holds something else than a number, or a nested or invalid field', async () => {
+      await expect(items.increment('a', 'name', 1)).rejects.toThrow(InvalidQueryError);
+      await expect(items.increment('a', 'meta.level', 1)).rejects.toThrow(InvalidQueryError);
+      await expect(items.increment('a', '$bad', 1)).rejects.toThrow(InvalidQueryError);
+      await expect(items.increment('a', 'n', Number.NaN)).rejects.toThrow(InvalidQueryError);
+      expect(await items.get('a')).toStrictEqual(ITEMS[0]);
     });
 
     it('delete reports whether a document was removed', async () => {

@@ -18,6 +18,7 @@ function faultyStore(real: DocumentStore, budget: Map<string, number>): Document
         delete: (id) => c.delete(id),
         find: (f, o) => c.find(f, o),
         count: (f) => c.count(f),
+        increment: (id, field, by) => c.increment(id, field, by),
         update: async (id, patch) => {
           const doc = (await c.get(id)) as unknown as { script?: string } | null;
           for (const [marker, left] of budget) {
