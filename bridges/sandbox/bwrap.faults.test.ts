@@ -37,7 +37,7 @@ describe('bwrap process seam', () => {
         expect(args.slice(2)).toEqual(['sandbox-launcher', '/usr/bin/bwrap']);
         expect(options.uid).toBe(65534);
         expect(options.gid).toBe(65534);
-        expect(options.stdio).toEqual(['ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe']);
+        expect(options.stdio).toEqual(['pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe']);
         expect(options.env).toEqual({ PATH: '/usr/bin:/bin' });
       }
     } finally {

@@ -190,6 +190,8 @@ class BwrapSandbox implements Sandbox {
       seccomp: this.seccomp,
       limits: spec.limits,
       wallGraceMs: this.cfg.wallGraceMs ?? 500,
+      stdin: spec.stdin ?? '',
+      keepStdinOpen: spec.keepStdinOpen ?? false,
     });
     this.track(run);
     return handle;
@@ -208,6 +210,12 @@ class BwrapSandbox implements Sandbox {
 
   async stop(handle: SandboxHandle): Promise<void> {
     await this.runs.get(handle.id)?.stop();
+  }
+
+  async write(handle: SandboxHandle, data: string, eof: boolean): Promise<void> {
+    const run = this.runs.get(handle.id);
+    if (!run || handle.backend !== BWRAP_BACKEND) throw new SandboxFault(`unknown sandbox ${handle.backend}/${handle.id}`);
+    run.write(data, eof);
   }
 
   async reattach(handle: SandboxHandle): Promise<SandboxHandle | null> {

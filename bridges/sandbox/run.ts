@@ -1,10 +1,11 @@
 /**
- * One sandboxed run from launch to outcome: feeds limits, args, script and seccomp program through fds, keeps
- * capped output, enforces the backend's own wall cap and the cgroup-wide CPU limit, and reads the kernel's
+ * One sandboxed run from launch to outcome: feeds limits, args, script and seccomp program through fds, feeds
+ * standard input (at start and through write()), keeps capped output, enforces the backend's own wall cap and the cgroup-wide CPU limit, and reads the kernel's
  * counters once every process of the run is gone.
  */
 import type { ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
+import type { Writable } from 'node:stream';
 import type { Limits } from '../../system/domain/limits.js';
 import { SandboxFault, type OutputChunk, type SandboxHandle, type SandboxOutcome } from '../../system/ports/sandbox.js';
 import { LAUNCHER_ERROR_PREFIX, LAUNCHER_FAILED_EXIT } from './bwrap-args.js';
@@ -28,6 +29,10 @@ export interface LaunchInput {
   limits: Limits;
   /** The backend's own wall cap fires at limits.wallMs + this. */
   wallGraceMs: number;
+  /** Written to the program's standard input at once. */
+  stdin: string;
+  /** Leaves standard input open after `stdin` for write(); otherwise it is closed after it. */
+  keepStdinOpen: boolean;
 }
 
 /** A run of one script: started, or already finished without a sandbox (a compile error found on the host). */
@@ -38,6 +43,8 @@ export class BwrapRun {
   private readonly stdout: CappedOutput;
   private readonly stderr: CappedOutput;
   private child: ChildProcess | null = null;
+  /** The program's standard input while it is open. */
+  private stdin: Writable | null = null;
   private cgroup: RunCgroup | null = null;
   private release: () => Promise<void> = async () => {};
   private settle!: { resolve: (o: SandboxOutcome) => void; reject: (e: unknown) => void };
@@ -97,6 +104,8 @@ export class BwrapRun {
     child.stdout!.on('data', (chunk: Buffer) => run.stdout.push(chunk));
     child.stderr!.on('data', (chunk: Buffer) => run.stderr.push(chunk));
     child.once('close', (code, signal) => void run.finish(code, signal, performance.now() - startedAt, input.limits));
+    run.stdin = child.stdin;
+    run.write(input.stdin, !input.keepStdinOpen);
     feed(child, ARGS_FD, input.launcherInput);
     feed(child, SCRIPT_FD, input.script);
     feed(child, SECCOMP_FD, input.seccomp);
@@ -126,6 +135,17 @@ export class BwrapRun {
     if (this.ended) return () => {};
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Writes to the program's standard input and closes it when `eof`; ignored once input is closed or the run ended. */
+  write(data: string, eof: boolean): void {
+    const stdin = this.stdin;
+    if (!stdin || this.ended || stdin.writableEnded) return;
+    if (data) stdin.write(data);
+    if (eof) {
+      stdin.end();
+      this.stdin = null;
+    }
   }
 
   /** Ends the run now (idempotent); resolves once it has ended. */
@@ -166,6 +186,8 @@ export class BwrapRun {
   private async finish(code: number | null, signal: NodeJS.Signals | null, wallMs: number, limits: Limits): Promise<void> {
     if (this.ended) return;
     for (const t of this.timers) clearTimeout(t);
+    this.stdin?.destroy(); // input nobody will read: let it go
+    this.stdin = null;
     this.stdout.end();
     this.stderr.end();
     const cgroup = this.cgroup!;

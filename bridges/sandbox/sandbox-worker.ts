@@ -22,6 +22,8 @@ async function serve(sandbox: Sandbox, req: WorkerRequest): Promise<unknown> {
       return sandbox.watch(req.handle, req.live ? (chunk) => send({ type: 'output', id: req.id, chunk }) : undefined);
     case 'stop':
       return sandbox.stop(req.handle);
+    case 'write':
+      return sandbox.write(req.handle, req.data, req.eof);
     case 'reattach':
       return sandbox.reattach(req.handle);
     case 'ready':

@@ -115,7 +115,7 @@ export class LauncherPool {
     let child: ChildProcess;
     try {
       child = this.cfg.spawn(launcher.file, launcher.args, {
-        stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
+        stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
         uid: this.cfg.uid,
         gid: this.cfg.gid,
         env: { PATH: '/usr/bin:/bin' },
@@ -125,7 +125,7 @@ export class LauncherPool {
       throw error;
     }
     child.on('error', () => {}); // seen through isUsable / by the run that takes it
-    for (const fd of [SCRIPT_FD, SECCOMP_FD, ARGS_FD]) (child.stdio[fd] as NodeJS.EventEmitter).on('error', () => {});
+    for (const fd of [0, SCRIPT_FD, SECCOMP_FD, ARGS_FD]) (child.stdio[fd] as NodeJS.EventEmitter).on('error', () => {});
     setRef(child, false); // a waiting launcher must not keep the node process alive
     return { id, child, cgroup, release: () => this.cfg.cgroups.release(cgroup) };
   }

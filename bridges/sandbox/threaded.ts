@@ -107,6 +107,10 @@ class ThreadedSandbox implements Sandbox {
     this.live.delete(handle.id);
   }
 
+  async write(handle: SandboxHandle, data: string, eof: boolean): Promise<void> {
+    await this.call({ type: 'write', handle, data, eof });
+  }
+
   async reattach(handle: SandboxHandle): Promise<SandboxHandle | null> {
     if (this.down || handle.backend !== BWRAP_BACKEND) return null;
     return this.call({ type: 'reattach', handle });

@@ -11,6 +11,7 @@ export type WorkerRequest =
   | { type: 'start'; id: number; spec: SandboxSpec }
   | { type: 'watch'; id: number; handle: SandboxHandle; live: boolean }
   | { type: 'stop'; id: number; handle: SandboxHandle }
+  | { type: 'write'; id: number; handle: SandboxHandle; data: string; eof: boolean }
   | { type: 'reattach'; id: number; handle: SandboxHandle }
   | { type: 'ready'; id: number }
   | { type: 'close'; id: number };
@@ -20,6 +21,7 @@ export interface WorkerResults {
   start: SandboxHandle;
   watch: SandboxOutcome;
   stop: void;
+  write: void;
   reattach: SandboxHandle | null;
   ready: { ok: boolean; detail: string };
   close: void;

@@ -8,6 +8,10 @@ export interface SandboxSpec {
   langVersion: string;
   script: string;
   limits: Limits;
+  /** Fed to the program's standard input as it starts; absent: nothing. */
+  stdin?: string;
+  /** Keeps standard input open after `stdin` for write(); otherwise the program reads end of input after it. */
+  keepStdinOpen?: boolean;
 }
 
 /** A started sandbox, serialisable so it can be stored and re-attached after a restart. */
@@ -61,7 +65,8 @@ export class SandboxFault extends Error {
 /**
  * Runs untrusted code in isolation. Implemented by the local bubblewrap backend and the Kubernetes pod backend.
  * start() returns once the program is running; watch() resolves when it has ended, with its logs;
- * stop() ends it early and is idempotent; reattach() finds a sandbox started before a restart (null if gone).
+ * stop() ends it early and is idempotent; reattach() finds a sandbox started before a restart (null if gone);
+ * write() feeds a running program's standard input (kept open by SandboxSpec.keepStdinOpen).
  */
 export interface Sandbox {
   readonly backend: string;
@@ -69,6 +74,11 @@ export interface Sandbox {
   start(spec: SandboxSpec): Promise<SandboxHandle>;
   watch(handle: SandboxHandle, onOutput?: (chunk: OutputChunk) => void): Promise<SandboxOutcome>;
   stop(handle: SandboxHandle): Promise<void>;
+  /**
+   * Writes `data` to the program's standard input, then closes it when `eof`. Writes arrive in call order. A no-op
+   * once input is closed or the program has ended; a SandboxFault for a handle this backend does not know.
+   */
+  write(handle: SandboxHandle, data: string, eof: boolean): Promise<void>;
   reattach(handle: SandboxHandle): Promise<SandboxHandle | null>;
   /** Checks the backend can run code now (for /health/ready). */
   ready(): Promise<{ ok: boolean; detail: string }>;

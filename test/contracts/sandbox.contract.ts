@@ -17,6 +17,8 @@ interface Programs {
   bytes: (n: number) => string;
   /** Prints "ready", then sleeps for ten minutes. */
   sleep: string;
+  /** Copies standard input to standard output until end of input, then prints "end". */
+  cat: string;
 }
 
 const PROGRAMS: Partial<Record<Language, Programs>> = {
@@ -25,18 +27,21 @@ const PROGRAMS: Partial<Record<Language, Programs>> = {
     exit3: 'import sys\nprint("out")\nprint("err", file=sys.stderr)\nsys.exit(3)\n',
     bytes: (n) => `import sys\nsys.stdout.write("x" * ${n})\n`,
     sleep: 'import time\nprint("ready", flush=True)\ntime.sleep(600)\n',
+    cat: 'import sys\nfor line in sys.stdin:\n    print(line, end="", flush=True)\nprint("end")\n',
   },
   bash: {
     hello: 'echo hello\n',
     exit3: 'echo out\necho err >&2\nexit 3\n',
     bytes: (n) => `head -c ${n} /dev/zero | tr '\\0' x\n`,
     sleep: 'echo ready\nsleep 600\n',
+    cat: 'cat\necho end\n',
   },
   node: {
     hello: 'console.log("hello");\n',
     exit3: 'console.log("out"); console.error("err"); process.exitCode = 3;\n',
     bytes: (n) => `process.stdout.write("x".repeat(${n}));\n`,
     sleep: 'console.log("ready"); setTimeout(() => {}, 600_000);\n',
+    cat: 'process.stdin.pipe(process.stdout, { end: false }); process.stdin.on("end", () => console.log("end"));\n',
   },
 };
 
@@ -60,9 +65,9 @@ export function sandboxContract(name: string, make: () => Promise<Sandbox>): voi
       await sb.close();
     });
 
-    const start = async (script: string, limits: Partial<Limits> = {}): Promise<SandboxHandle> => {
+    const start = async (script: string, limits: Partial<Limits> = {}, input: { stdin?: string; keepStdinOpen?: boolean } = {}): Promise<SandboxHandle> => {
       const version = sb.runtimes.find(lang)!.versions[0]!;
-      const handle = await sb.start({ executionId: `contract-${started.length}`, lang, langVersion: version, script, limits: resolveLimits(limits) });
+      const handle = await sb.start({ executionId: `contract-${started.length}`, lang, langVersion: version, script, limits: resolveLimits(limits), ...input });
       started.push(handle);
       return handle;
     };
@@ -128,6 +133,25 @@ export function sandboxContract(name: string, make: () => Promise<Sandbox>): voi
       expect(exact.stdoutTruncated).toBe(false);
     });
 
+    it('feeds stdin at start, then end of input; without stdin the program reads end of input at once', async () => {
+      expect((await sb.watch(await start(p.cat, {}, { stdin: 'one\ntwo\n' }))).stdout).toBe('one\ntwo\nend\n');
+      const none = await sb.watch(await start(p.cat, { wallMs: 5000 }));
+      expect(none).toMatchObject({ stdout: 'end\n', stopped: false, limit: null });
+    });
+
+    it('writes to a running program kept open for input, in order, until eof', async () => {
+      const handle = await start(p.cat, { wallMs: 10_000 }, { stdin: 'at start\n', keepStdinOpen: true });
+      const chunks: OutputChunk[] = [];
+      const outcome = sb.watch(handle, (c) => chunks.push(c));
+      await waitFor(() => chunks.map((c) => c.text).join('').includes('at start\n'), { message: 'the submitted input echoed' });
+      await sb.write(handle, 'typed ', false);
+      await sb.write(handle, 'later\n', false);
+      await waitFor(() => chunks.map((c) => c.text).join('').includes('typed later\n'), { message: 'the written input echoed while running' });
+      await sb.write(handle, 'last\n', true);
+      expect(await outcome).toMatchObject({ stdout: 'at start\ntyped later\nlast\nend\n', stopped: false, exitCode: 0 });
+      await expect(sb.write(handle, 'after the end', true)).resolves.toBeUndefined();
+    });
+
     it('gives every watcher the same outcome', async () => {
       const handle = await start(p.hello);
       const [a, b] = await Promise.all([sb.watch(handle), sb.watch(handle)]);
@@ -182,9 +206,10 @@ export function sandboxContract(name: string, make: () => Promise<Sandbox>): voi
       await sb.watch(handle);
     });
 
-    it('rejects watching an unknown run with a SandboxFault', async () => {
+    it('rejects watching or writing to an unknown run with a SandboxFault', async () => {
       const handle: SandboxHandle = { backend: sb.backend, id: 'no-such-run', executionId: 'x', startedAt: new Date().toISOString() };
       await expect(sb.watch(handle)).rejects.toBeInstanceOf(SandboxFault);
+      await expect(sb.write(handle, 'x', true)).rejects.toBeInstanceOf(SandboxFault);
       await expect(sb.stop(handle)).resolves.toBeUndefined();
     });
   });
