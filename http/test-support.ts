@@ -13,6 +13,8 @@ import type {
   HealthService,
   K8sLimits,
   SseSink,
+  StdinRequest,
+  StdinResponse,
   SubmitRequest,
   SubmitResponse,
 } from '../system/services/types.js';
@@ -26,6 +28,7 @@ type StreamScript = (sink: SseSink, lastEventId: string | null) => void | Promis
 export class FakeExecutions implements ExecutionService {
   readonly submitted: Array<{ req: SubmitRequest; caller: Caller }> = [];
   readonly cancelled: Array<{ id: string; reason: string }> = [];
+  readonly stdinWrites: Array<{ id: string; input: StdinRequest }> = [];
   readonly eventQueries: Array<{ id: string; opts: { eventTypes?: EventType[]; limit: number } }> = [];
   readonly streams: Array<{ id: string; lastEventId: string | null; sink: SseSink }> = [];
   /** What an open stream does after the access check; default: one status frame, then stay open. */
@@ -67,6 +70,13 @@ export class FakeExecutions implements ExecutionService {
     if (id === 'done') throw errors.invalidState('Cannot cancel execution in completed state');
     this.cancelled.push({ id, reason });
     return { execution_id: id, status: 'cancellation_requested', message: 'Cancellation request submitted', event_id: 'evt-9' };
+  }
+
+  async writeStdin(id: string, input: StdinRequest): Promise<StdinResponse> {
+    this.checkAccess(id);
+    if (id === 'done') throw errors.conflict('Execution is completed, not running');
+    this.stdinWrites.push({ id, input });
+    return { execution_id: id, status: 'accepted', event_id: 'evt-10' };
   }
 
   async events(id: string, _caller: Caller, opts: { eventTypes?: EventType[]; limit: number }): Promise<DomainEvent[]> {

@@ -15,6 +15,7 @@ import { admissionClient } from '../actors/admission/client.js';
 import { buildPlatform, openSettings } from './platform.js';
 import { startAll, stopAll, type Component } from './components.js';
 import type { Config } from './config.js';
+import { OutputPublisher } from './events/output-publisher.js';
 import { EventPublisher } from './events/publisher.js';
 import { TRACEPARENT, withTrace } from './events/trace-context.js';
 import { openInfrastructure, type Infrastructure } from './infrastructure.js';
@@ -27,6 +28,7 @@ import { createExecutionService } from './services/execution-service.js';
 import { createHealthService } from './services/health-service.js';
 import { EventStore } from './stores/event-store.js';
 import { ExecutionStore } from './stores/execution-store.js';
+import { OutputStore } from './stores/output-store.js';
 import { SagaStore } from './stores/saga-store.js';
 
 /** A running node: its HTTP port, what it is made of, and how to stop it. */
@@ -58,6 +60,10 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
   const events = new EventStore(store);
   const publisher = new EventPublisher(events, eventLog, bus, (err, event) =>
     log.warn({ err, event_type: event.event_type, execution_id: event.aggregate_id }, 'live fan-out failed; streams catch up from the event store'),
+  );
+  const outputStore = new OutputStore(store);
+  const output = new OutputPublisher(outputStore, bus, (err, executionId) =>
+    log.warn({ err, execution_id: executionId }, 'live output not stored or not fanned out; the final result still has it'),
   );
   const settings = await openSettings(config, store, log);
   const policy = SupervisionPolicySchema.parse(DEFAULT_POLICY);
@@ -104,6 +110,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
             admission,
             sandbox: sandbox!,
             sagas: new SagaStore(store),
+            output,
             limitsFor: () => settings.limitsFor(),
             maxAttempts: config.maxAttempts,
             policy,
@@ -143,7 +150,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     {
       name: 'http',
       start: async () => {
-        const sse = createSseBranch(system!, { bus, executions, events });
+        const sse = createSseBranch(system!, { bus, executions, events, output: outputStore });
         const platform = await buildPlatform({
           config,
           store,

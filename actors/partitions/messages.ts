@@ -1,9 +1,17 @@
 import type { Ref } from 'nact';
-import type { DomainEventOf } from '../../system/domain/events.js';
+import type { DomainEvent, DomainEventOf } from '../../system/domain/events.js';
 import type { SagaDone } from '../saga/messages.js';
 
 /** A command routed to the partition that owns its execution. */
-export type ExecutionCommand = DomainEventOf<'execution_requested'> | DomainEventOf<'execution_cancel_requested'>;
+export type ExecutionCommand =
+  | DomainEventOf<'execution_requested'>
+  | DomainEventOf<'execution_cancel_requested'>
+  | DomainEventOf<'execution_stdin_requested'>;
+
+/** Whether an event is a command for the execution's owner. */
+export function isExecutionCommand(event: DomainEvent): event is ExecutionCommand {
+  return event.event_type === 'execution_requested' || event.event_type === 'execution_cancel_requested' || event.event_type === 'execution_stdin_requested';
+}
 
 export interface PartitionView {
   partition: number;

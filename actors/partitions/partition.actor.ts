@@ -73,7 +73,9 @@ export function spawnPartition(parent: Ref<unknown>, partition: number, deps: Pa
           const record = hosted.has(id) ? null : await ensureRecord(msg.command);
           if (hosted.has(id) || (record && !isTerminal(record.status))) {
             const h = host(self, id);
-            if (msg.command.event_type === 'execution_cancel_requested') dispatch(h.saga, { type: 'Cancel', reason: msg.command.reason });
+            const c = msg.command;
+            if (c.event_type === 'execution_cancel_requested') dispatch(h.saga, { type: 'Cancel', reason: c.reason });
+            if (c.event_type === 'execution_stdin_requested') dispatch(h.saga, { type: 'Stdin', commandId: c.event_id, data: c.data, eof: c.eof });
           }
           dispatch(msg.replyTo, 'ok');
           break;

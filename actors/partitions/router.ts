@@ -1,7 +1,7 @@
 import { dispatch, query, spawnStateless, stop, type Ref } from 'nact';
 import { parseEvent } from '../../system/domain/events.js';
 import type { LogRecord } from '../../system/ports/event-log.js';
-import type { ExecutionCommand, PartitionMsg, PartitionView } from './messages.js';
+import { isExecutionCommand, type ExecutionCommand, type PartitionMsg, type PartitionView } from './messages.js';
 import { spawnPartition, type PartitionDeps } from './partition.actor.js';
 
 const ACK_TIMEOUT_MS = 30_000;
@@ -81,7 +81,7 @@ export class PartitionRouter {
   /** Handles one command record from the log; resolves once its partition has taken it. */
   async route(record: LogRecord): Promise<void> {
     const event = parseEvent(JSON.parse(record.value));
-    if (event.event_type !== 'execution_requested' && event.event_type !== 'execution_cancel_requested') return;
+    if (!isExecutionCommand(event)) return;
     const ref = this.owned.get(record.partition);
     if (!ref) throw new Error(`partition ${record.partition} is not owned by this node`);
     const command: ExecutionCommand = event;

@@ -1,11 +1,13 @@
 import { dispatch, spawn, type Ref } from 'nact';
+import type { StreamBytes } from '../../system/domain/live-output.js';
 import type { Sandbox, SandboxHandle, SandboxSpec } from '../../system/ports/sandbox.js';
 import type { PodWatchMsg, WatchReport } from './messages.js';
+import { OutputBatcher } from './output-batcher.js';
 
 /** The watcher's state, by phase; fields live only where they mean something. */
 type State =
   | { status: 'idle'; stopRequested: boolean }
-  | { status: 'starting'; stopRequested: boolean }
+  | { status: 'starting'; stopRequested: boolean; skip: StreamBytes }
   | { status: 'running'; handle: SandboxHandle; stopRequested: boolean; timedOut: boolean }
   | { status: 'ended' };
 
@@ -20,19 +22,31 @@ export const podWatchActorName = (id: string) => `pod-watch-${id}`;
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
+const NOTHING: StreamBytes = { stdout: 0, stderr: 0 };
+
 /**
  * Spawns the actor that starts (or re-attaches to) one sandbox, watches it, enforces the wall deadline,
- * and reports the outcome to its saga. Stopping the actor stops the sandbox.
+ * reports its live output in batches and its outcome to its saga, and feeds it standard input.
+ * Stopping the actor stops the sandbox.
  */
 export function spawnPodWatch(parent: Ref<unknown>, props: PodWatchProps): Ref<PodWatchMsg> {
   const { sandbox, spec, report } = props;
   let deadline: NodeJS.Timeout | undefined;
   let live: SandboxHandle | undefined;
+  let batcher: OutputBatcher | undefined;
+  /** Writes to stdin go out one after another, in the order they came. */
+  let writing: Promise<unknown> = Promise.resolve();
+  const written = new Set<string>();
 
-  const watch = (self: Ref<PodWatchMsg>, handle: SandboxHandle) => {
+  const flushOutput = (pieces: ReturnType<OutputBatcher['close']>) => {
+    if (pieces.length > 0) dispatch(report, { type: 'SandboxOutput', pieces });
+  };
+  const watch = (self: Ref<PodWatchMsg>, handle: SandboxHandle, skip: StreamBytes) => {
     live = handle;
     deadline = setTimeout(() => dispatch(self, { type: 'DeadlineReached' }), spec.limits.wallMs);
-    sandbox.watch(handle).then(
+    const output = new OutputBatcher({ capBytes: spec.limits.outputBytes, skip }, flushOutput);
+    batcher = output;
+    sandbox.watch(handle, (chunk) => output.push(chunk)).then(
       (outcome) => dispatch(self, { type: 'Exited', outcome }),
       (err) => dispatch(self, { type: 'WatchFailed', message: message(err) }),
     );
@@ -40,6 +54,7 @@ export function spawnPodWatch(parent: Ref<unknown>, props: PodWatchProps): Ref<P
   const ended = (): State => {
     clearTimeout(deadline);
     live = undefined;
+    batcher?.close();
     return { status: 'ended' };
   };
 
@@ -54,18 +69,18 @@ export function spawnPodWatch(parent: Ref<unknown>, props: PodWatchProps): Ref<P
             (handle) => dispatch(self, { type: 'Started', handle }),
             (err) => dispatch(self, { type: 'StartFailed', message: message(err) }),
           );
-          return { status: 'starting', stopRequested: state.stopRequested };
+          return { status: 'starting', stopRequested: state.stopRequested, skip: NOTHING };
         case 'Reattach':
           if (state.status !== 'idle') return state;
           sandbox.reattach(msg.handle).then(
             (handle) => dispatch(self, handle ? { type: 'Started', handle } : { type: 'Lost' }),
             (err) => dispatch(self, { type: 'StartFailed', message: message(err) }),
           );
-          return { status: 'starting', stopRequested: state.stopRequested };
+          return { status: 'starting', stopRequested: state.stopRequested, skip: msg.skip };
         case 'Started': {
           if (state.status !== 'starting') return state;
           dispatch(report, { type: 'SandboxStarted', handle: msg.handle });
-          watch(self, msg.handle);
+          watch(self, msg.handle, state.skip);
           if (state.stopRequested) void sandbox.stop(msg.handle);
           return { status: 'running', handle: msg.handle, stopRequested: state.stopRequested, timedOut: false };
         }
@@ -86,8 +101,16 @@ export function spawnPodWatch(parent: Ref<unknown>, props: PodWatchProps): Ref<P
           if (state.status !== 'running') return state;
           void sandbox.stop(state.handle);
           return { ...state, timedOut: !state.stopRequested };
+        case 'Write': {
+          if (state.status !== 'running' || written.has(msg.commandId)) return state;
+          written.add(msg.commandId);
+          const { handle } = state;
+          writing = writing.then(() => sandbox.write(handle, msg.data, msg.eof)).catch(() => undefined); // a run that ended takes no input
+          return state;
+        }
         case 'Exited':
           if (state.status !== 'running') return state;
+          flushOutput(batcher?.finish(msg.outcome) ?? []);
           dispatch(report, {
             type: 'SandboxExited',
             end: { outcome: msg.outcome, timedOut: state.timedOut, cancelled: state.stopRequested },
@@ -95,6 +118,7 @@ export function spawnPodWatch(parent: Ref<unknown>, props: PodWatchProps): Ref<P
           return ended();
         case 'WatchFailed':
           if (state.status === 'running') void sandbox.stop(state.handle);
+          flushOutput(batcher?.close() ?? []);
           dispatch(report, { type: 'SandboxFailed', message: msg.message });
           return ended();
       }
@@ -110,6 +134,7 @@ export function spawnPodWatch(parent: Ref<unknown>, props: PodWatchProps): Ref<P
       },
       afterStop: () => {
         clearTimeout(deadline);
+        batcher?.close();
         if (live) void sandbox.stop(live);
       },
     },

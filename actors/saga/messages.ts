@@ -6,6 +6,8 @@ import type { WatchReport } from '../pod-watch/messages.js';
 export type SagaMsg =
   | { type: 'Begin'; record: ExecutionRecord }
   | { type: 'Cancel'; reason: string }
+  /** Standard input for the running program (POST /executions/{id}/stdin); `commandId` is its event id. */
+  | { type: 'Stdin'; commandId: string; data: string; eof: boolean }
   | AdmissionReply
   | WatchReport;
 

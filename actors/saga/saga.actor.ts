@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { dispatch, query, spawn, type Ref } from 'nact';
 import type { ExecutionRecord } from '../../system/domain/execution.js';
 import type { Limits } from '../../system/domain/limits.js';
+import type { OutputPublisher } from '../../system/events/output-publisher.js';
 import type { Sandbox } from '../../system/ports/sandbox.js';
 import type { SagaStore } from '../../system/stores/saga-store.js';
 import type { AdmissionMsg } from '../admission/messages.js';
@@ -16,6 +17,8 @@ export interface SagaDeps {
   admission: Ref<AdmissionMsg>;
   sandbox: Sandbox;
   sagas: SagaStore;
+  /** Publishes the run's live output to its stream. */
+  output: OutputPublisher;
   limitsFor: (record: ExecutionRecord) => Limits;
   maxAttempts: number;
   /** Set to end the execution as a system error instead of running it (its actors gave up). */
@@ -27,11 +30,14 @@ export interface SagaDeps {
 type Rehydrate = { type: 'Rehydrate' };
 type Msg = SagaMsg | Rehydrate;
 
-/** The saga's state by phase. `cancel` holds a cancel reason that arrived mid-flight. */
+/**
+ * The saga's state by phase. `cancel` holds a cancel reason that arrived mid-flight; `seq` is the position of the
+ * last live output piece published.
+ */
 type State =
   | { status: 'idle'; cancel: string | null }
   | { status: 'admitting'; record: ExecutionRecord; cancel: string | null; reattach: boolean }
-  | { status: 'running'; record: ExecutionRecord; watch: Ref<PodWatchMsg>; cancel: string | null }
+  | { status: 'running'; record: ExecutionRecord; watch: Ref<PodWatchMsg>; cancel: string | null; seq: number }
   | { status: 'done' };
 
 export const sagaActorName = (id: string) => `saga-${id}`;
@@ -125,16 +131,36 @@ export function spawnSaga(
         await journal.step('start_sandbox');
         const watch = spawnPodWatch(self, {
           sandbox: deps.sandbox,
-          spec: { executionId, lang: record.lang, langVersion: record.lang_version, script: record.script, limits: deps.limitsFor(record) },
+          spec: {
+            executionId,
+            lang: record.lang,
+            langVersion: record.lang_version,
+            script: record.script,
+            limits: deps.limitsFor(record),
+            stdin: record.stdin,
+            keepStdinOpen: record.interactive,
+          },
           report: self,
         });
-        dispatch(watch, state.reattach && record.sandbox ? { type: 'Reattach', handle: record.sandbox } : { type: 'Start' });
-        return { status: 'running', record, watch, cancel: null };
+        // Output published before (by this execution's saga before a restart) is neither numbered nor sent again.
+        const published = await deps.output.position(executionId, record.attempts);
+        dispatch(watch, state.reattach && record.sandbox ? { type: 'Reattach', handle: record.sandbox, skip: published.bytes } : { type: 'Start' });
+        return { status: 'running', record, watch, cancel: null, seq: published.seq };
       }
       case 'SandboxStarted':
         if (state.status !== 'running') return state;
         await apply({ kind: 'started', handle: msg.handle });
         await journal.step('await_outcome');
+        return state;
+      case 'SandboxOutput': {
+        // Published from here, one piece after another, so their ids sort after the events this saga published.
+        if (state.status !== 'running') return state;
+        let seq = state.seq;
+        for (const piece of msg.pieces) await deps.output.publish({ executionId, attempt: state.record.attempts, seq: ++seq }, piece);
+        return { ...state, seq };
+      }
+      case 'Stdin':
+        if (state.status === 'running') dispatch(state.watch, { type: 'Write', commandId: msg.commandId, data: msg.data, eof: msg.eof });
         return state;
       case 'SandboxExited': {
         if (state.status !== 'running') return state;

@@ -34,6 +34,7 @@ describe('executions API: sign-in', () => {
       ['POST', '/execute', { script: 'p', lang: 'python', lang_version: '3.11' }],
       ['GET', `/executions/${id}/result`],
       ['POST', `/executions/${id}/cancel`],
+      ['POST', `/executions/${id}/stdin`, { data: 'x' }],
       ['POST', `/executions/${id}/retry`],
       ['GET', `/executions/${id}/events`],
       ['GET', `/events/executions/${id}`],
@@ -124,6 +125,60 @@ describe('POST /executions/{id}/retry', () => {
     const { id } = await s.seed('alice', { status: 'failed' });
     expect((await call('POST', `/executions/${id}/retry`, bob)).status).toBe(403);
     expect((await call('POST', '/executions/nope/retry', alice)).status).toBe(404);
+  });
+});
+
+describe('standard input', () => {
+  it('POST /execute keeps stdin and interactive in the record (a retry too); 422 naming stdin beyond 1 MiB', async () => {
+    const res = await call('POST', '/execute', alice, { script: 'print(input())', lang: 'python', lang_version: '3.11', stdin: 'héllo\n', interactive: true });
+    expect(res.status).toBe(200);
+    const id = res.body!['execution_id'] as string;
+    expect(await s.executionStore.get(id)).toMatchObject({ stdin: 'héllo\n', interactive: true });
+    expect((await s.events.forAggregate(id))[0]).not.toHaveProperty('stdin'); // the command on the log stays small
+    await s.executionStore.update(id, { status: 'completed' });
+    const again = await call('POST', `/executions/${id}/retry`, alice);
+    expect(await s.executionStore.get(again.body!['execution_id'])).toMatchObject({ stdin: 'héllo\n', interactive: true });
+    const plain = await submit(alice);
+    expect(await s.executionStore.get(plain)).toMatchObject({ stdin: '', interactive: false });
+
+    const MiB = 1024 * 1024;
+    const exact = await call('POST', '/execute', alice, { script: 'p', lang: 'python', lang_version: '3.11', stdin: 'x'.repeat(MiB) });
+    expect(exact.status).toBe(200);
+    for (const stdin of ['x'.repeat(MiB + 1), 'é'.repeat(MiB / 2 + 1)]) {
+      const big = await call('POST', '/execute', alice, { script: 'p', lang: 'python', lang_version: '3.11', stdin });
+      expect({ status: big.status, fields: big.body!['errors'].map((e: { field: string }) => e.field) }).toEqual({ status: 422, fields: ['stdin'] });
+    }
+  });
+
+  it('POST /executions/{id}/stdin sends a command to the owning node for the owner of a running interactive execution', async () => {
+    const { id } = await s.seed('alice', { status: 'running', interactive: true });
+    const res = await call('POST', `/executions/${id}/stdin`, alice, { data: 'line\n' });
+    expect(res).toEqual({ status: 200, body: { execution_id: id, status: 'accepted', event_id: expect.any(String) } });
+    const closing = await call('POST', `/executions/${id}/stdin`, alice, { data: '', eof: true });
+    expect(closing.status).toBe(200);
+    const sent = await s.events.forAggregate(id, { eventTypes: ['execution_stdin_requested'] });
+    expect(sent).toMatchObject([
+      { event_id: res.body!['event_id'], data: 'line\n', eof: false, metadata: { user_id: 'alice' } },
+      { data: '', eof: true },
+    ]);
+  });
+
+  it('403 for anyone but the owner (admins too), 404 unknown, 409 unless running and interactive, 422 naming bad fields', async () => {
+    const { id } = await s.seed('alice', { status: 'running', interactive: true });
+    for (const who of [bob, admin]) expect((await call('POST', `/executions/${id}/stdin`, who, { data: 'x' })).status).toBe(403);
+    expect((await call('POST', '/executions/nope/stdin', alice, { data: 'x' })).status).toBe(404);
+    for (const status of ['queued', 'scheduled', 'completed', 'failed', 'cancelled'] as const) {
+      const other = await s.seed('alice', { status, interactive: true });
+      const res = await call('POST', `/executions/${other.id}/stdin`, alice, { data: 'x' });
+      expect({ status, code: res.status, type: res.body!['type'] }).toEqual({ status, code: 409, type: 'Conflict' });
+    }
+    const closed = await s.seed('alice', { status: 'running' });
+    expect((await call('POST', `/executions/${closed.id}/stdin`, alice, { data: 'x' })).status).toBe(409);
+    for (const [body, field] of [[{}, 'data'], [{ data: 1 }, 'data'], [{ data: 'x', eof: 'yes' }, 'eof'], [{ data: 'x'.repeat(64 * 1024 + 1) }, 'data']] as const) {
+      const res = await call('POST', `/executions/${id}/stdin`, alice, body);
+      expect({ code: res.status, fields: res.body!['errors']?.map((e: { field: string }) => e.field) }).toEqual({ code: 422, fields: [field] });
+    }
+    expect(await s.events.forAggregate(id, { eventTypes: ['execution_stdin_requested'] })).toEqual([]);
   });
 });
 

@@ -13,12 +13,15 @@ import {
   ExecutionResultSchema,
   ExecutionSummarySchema,
   K8sLimitsSchema,
+  StdinBody,
+  StdinResponseSchema,
   StoredEventsSchema,
   SubmitResponseSchema,
   UserExecutionsQuery,
   executionPageSchema,
   queryRecord,
   toListQuery,
+  toStdinRequest,
   toSubmitRequest,
 } from '../schemas/executions.js';
 import { pathParam } from './params.js';
@@ -31,7 +34,7 @@ export interface ExecutionRoutesDeps {
 const tag = 'executions';
 
 /**
- * Registers the executions API group: submit, result, cancel, retry, history, delete, stored events, examples
+ * Registers the executions API group: submit, result, cancel, stdin, retry, history, delete, stored events, examples
  * and limits. Everything about executions needs a signed-in user (owner or admin, checked by the service);
  * examples and limits are public.
  */
@@ -66,6 +69,22 @@ export function register(router: Router, deps: ExecutionRoutesDeps): void {
       ctx.json(200, await executions.cancel(pathParam(ctx, 'id'), body.reason, caller));
     },
     { summary: 'Cancel a queued or running execution', tag, auth: 'user', body: CancelBody, response: CancelResponseSchema },
+  );
+
+  router.post(
+    '/api/v1/executions/{id}/stdin',
+    async (ctx) => {
+      const caller = requireUser(ctx);
+      const body = parseInput(StdinBody, await ctx.body.json());
+      ctx.json(200, await executions.writeStdin(pathParam(ctx, 'id'), toStdinRequest(body), caller));
+    },
+    {
+      summary: "Write to a running interactive execution's standard input (owner only; 409 unless running and interactive)",
+      tag,
+      auth: 'user',
+      body: StdinBody,
+      response: StdinResponseSchema,
+    },
   );
 
   router.post(

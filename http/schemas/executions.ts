@@ -1,13 +1,24 @@
 import { z } from 'zod';
-import { EXECUTION_STATUSES, ExecutionRecordSchema, MAX_SCRIPT_CHARS } from '../../system/domain/execution.js';
+import { EXECUTION_STATUSES, ExecutionRecordSchema, MAX_SCRIPT_CHARS, MAX_STDIN_BYTES, MAX_STDIN_WRITE_BYTES } from '../../system/domain/execution.js';
 import { LANGUAGES } from '../../system/domain/runtimes.js';
-import type { ExecutionListQuery, SubmitRequest } from '../../system/services/types.js';
+import type { ExecutionListQuery, StdinRequest, SubmitRequest } from '../../system/services/types.js';
+
+/** Text of at most `max` UTF-8 bytes (the length check first keeps counting cheap). */
+const utf8Text = (max: number, what: string) =>
+  z
+    .string()
+    .max(max, { abort: true })
+    .refine((s) => Buffer.byteLength(s, 'utf8') <= max, `${what} must be at most ${max} bytes of UTF-8`);
 
 /** POST /execute body. Whether lang/lang_version exist is the service's call (it names the field). */
 export const ExecuteBody = z.object({
   script: z.string().max(MAX_SCRIPT_CHARS),
   lang: z.string().min(1),
   lang_version: z.string().min(1),
+  /** Fed to the program's standard input (at most 1 MiB). */
+  stdin: utf8Text(MAX_STDIN_BYTES, 'stdin').optional(),
+  /** Keep standard input open after `stdin` for POST /executions/{id}/stdin; otherwise the program reads end of input. */
+  interactive: z.boolean().optional(),
 });
 export type ExecuteBody = z.infer<typeof ExecuteBody>;
 
@@ -20,7 +31,26 @@ export type ExecuteHeaders = z.infer<typeof ExecuteHeaders>;
 /** Wire → service: the submit request for a validated body and headers. */
 export function toSubmitRequest(body: ExecuteBody, headers: ExecuteHeaders): SubmitRequest {
   const key = headers['Idempotency-Key'];
-  return { script: body.script, lang: body.lang, lang_version: body.lang_version, ...(key ? { idempotencyKey: key } : {}) };
+  return {
+    script: body.script,
+    lang: body.lang,
+    lang_version: body.lang_version,
+    ...(body.stdin !== undefined ? { stdin: body.stdin } : {}),
+    ...(body.interactive !== undefined ? { interactive: body.interactive } : {}),
+    ...(key ? { idempotencyKey: key } : {}),
+  };
+}
+
+/** POST /executions/{id}/stdin body: text for the running program, and whether to close its input after it. */
+export const StdinBody = z.object({
+  data: utf8Text(MAX_STDIN_WRITE_BYTES, 'data'),
+  eof: z.boolean().default(false),
+});
+export type StdinBody = z.output<typeof StdinBody>;
+
+/** Wire → service: the stdin write. */
+export function toStdinRequest(body: StdinBody): StdinRequest {
+  return { data: body.data, eof: body.eof };
 }
 
 /** POST /executions/{id}/cancel body; the whole body may be omitted. */
@@ -107,6 +137,9 @@ export const CancelResponseSchema = z.object({
   message: z.string(),
   event_id: z.string().nullable(),
 });
+
+/** POST /executions/{id}/stdin. */
+export const StdinResponseSchema = z.object({ execution_id: z.string(), status: z.literal('accepted'), event_id: z.string() });
 
 /** DELETE /executions/{id}. */
 export const DeleteResponseSchema = z.object({ message: z.string(), execution_id: z.string() });

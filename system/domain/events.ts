@@ -51,6 +51,8 @@ export const EVENT_PAYLOADS = {
   /** A user asked to cancel; the execution's actors act on it. */
   execution_cancel_requested: z.object({ execution_id: z.string(), reason: z.string() }),
   execution_cancelled: z.object({ execution_id: z.string(), reason: z.string() }),
+  /** The owner wrote to the running program's standard input (closing it when `eof`); the execution's actors feed it. */
+  execution_stdin_requested: z.object({ execution_id: z.string(), data: z.string(), eof: z.boolean() }),
   /** The final result is stored and readable from /result. */
   result_stored: z.object({ execution_id: z.string(), status: z.enum(EXECUTION_STATUSES) }),
   /** Storing the result failed; the execution ends in error. */
@@ -104,7 +106,7 @@ export function stampEvent<T extends EventType>(
   const body = EVENT_PAYLOADS[type].parse(payload);
   return {
     ...body,
-    event_id: uuidv7(),
+    event_id: newEventId(),
     event_type: type,
     event_version: EVENT_VERSION,
     timestamp: new Date().toISOString(),
@@ -158,6 +160,11 @@ export const STREAM_CLOSING_EVENTS: ReadonlySet<EventType> = new Set([
   'execution_timeout',
   'execution_cancelled',
 ]);
+
+/** A fresh event id: a UUIDv7, time-ordered and increasing within this process (live output pieces use it too). */
+export function newEventId(): string {
+  return uuidv7();
+}
 
 /** A fresh random id for things that are not events (executions, sessions). */
 export function newId(): string {

@@ -3,6 +3,10 @@ import { LANGUAGES } from './runtimes.js';
 
 /** The longest script an execution (or a saved script) may have, in characters (API contract). */
 export const MAX_SCRIPT_CHARS = 50_000;
+/** The most standard input a submission may carry, in UTF-8 bytes. */
+export const MAX_STDIN_BYTES = 1024 * 1024;
+/** The most standard input one write to a running program may carry, in UTF-8 bytes (it travels as a command). */
+export const MAX_STDIN_WRITE_BYTES = 64 * 1024;
 
 /** Execution statuses, as in the API. */
 export const EXECUTION_STATUSES = ['queued', 'scheduled', 'running', 'completed', 'failed', 'timeout', 'cancelled', 'error'] as const;
@@ -64,6 +68,10 @@ export const ExecutionRecordSchema = z.object({
   execution_id: z.string(),
   user_id: z.string().nullable(),
   script: z.string(),
+  /** Fed to the program's standard input as it starts. */
+  stdin: z.string().default(''),
+  /** Standard input stays open after `stdin` for POST /executions/{id}/stdin (until a write with eof). */
+  interactive: z.boolean().default(false),
   lang: z.enum(LANGUAGES),
   lang_version: z.string(),
   status: z.enum(EXECUTION_STATUSES),

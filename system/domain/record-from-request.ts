@@ -1,13 +1,23 @@
 import type { DomainEventOf } from './events.js';
 import type { ExecutionRecord } from './execution.js';
 
-/** A fresh queued execution record built from its request event. */
-export function recordFromRequest(event: DomainEventOf<'execution_requested'>, partition: number): ExecutionRecord {
+/** Standard input of a submission; it lives in the record only (a command on the log must stay small). */
+export interface SubmittedInput {
+  stdin: string;
+  interactive: boolean;
+}
+
+const NO_INPUT: SubmittedInput = { stdin: '', interactive: false };
+
+/** A fresh queued execution record built from its request event (and the submission's standard input). */
+export function recordFromRequest(event: DomainEventOf<'execution_requested'>, partition: number, input: SubmittedInput = NO_INPUT): ExecutionRecord {
   return {
     id: event.execution_id,
     execution_id: event.execution_id,
     user_id: event.metadata.user_id,
     script: event.script,
+    stdin: input.stdin,
+    interactive: input.interactive,
     lang: event.lang,
     lang_version: event.lang_version,
     status: 'queued',

@@ -7,7 +7,7 @@ export const TOPICS = {
   deadLetters: 'dead_letters',
 } as const;
 
-const COMMANDS: ReadonlySet<EventType> = new Set(['execution_requested', 'execution_cancel_requested']);
+const COMMANDS: ReadonlySet<EventType> = new Set(['execution_requested', 'execution_cancel_requested', 'execution_stdin_requested']);
 
 /** The topic an event type is appended to. */
 export function topicOf(type: EventType): string {

@@ -21,6 +21,7 @@ import type {
   ExecutionSummary,
   K8sLimits,
   SseSink,
+  StdinResponse,
   SubmitRequest,
   SubmitResponse,
 } from './types.js';
@@ -79,7 +80,8 @@ export function createExecutionService(deps: ExecutionServiceDeps): ExecutionSer
       { execution_id: id, script: req.script, lang, lang_version: req.lang_version, priority: 'normal' },
       { user_id: userId },
     );
-    await deps.executions.create(recordFromRequest(event, partitionOf(id, deps.partitions)));
+    const input = { stdin: req.stdin ?? '', interactive: req.interactive ?? false };
+    await deps.executions.create(recordFromRequest(event, partitionOf(id, deps.partitions), input));
     try {
       // A log that is down would hold the client for the whole client retry budget; the stored record suffices.
       await withTimeout(deps.publisher.publish(event), deps.publishWaitMs ?? 3_000, 'the event log did not answer in time');
@@ -126,12 +128,25 @@ export function createExecutionService(deps: ExecutionServiceDeps): ExecutionSer
       return { execution_id: id, status: 'cancellation_requested', message: 'Cancellation requested', event_id: event.event_id };
     },
 
+    async writeStdin(id, input, caller): Promise<StdinResponse> {
+      const record = await deps.executions.get(id);
+      if (!record) throw errors.notFound('Execution');
+      if (record.user_id === null || record.user_id !== caller.userId) throw errors.forbidden('Only the owner can write to an execution');
+      if (record.status !== 'running') throw errors.conflict(`Execution is ${record.status}, not running`);
+      if (!record.interactive) throw errors.conflict('Execution was not submitted with interactive: true; its standard input is closed');
+      // The same path as cancel: a command on the log reaches the node that owns the execution, in order.
+      const event = stampEvent('execution_stdin_requested', id, { execution_id: id, data: input.data, eof: input.eof }, { user_id: caller.userId });
+      await deps.publisher.publish(event);
+      return { execution_id: id, status: 'accepted', event_id: event.event_id };
+    },
+
     async retry(id, caller) {
       const record = await visible(id, caller);
       if (!isTerminal(record.status)) throw errors.invalidState(`Cannot retry an execution that is ${record.status}`);
       const check = checkRuntime(deps.runtimes, record.lang, record.lang_version);
       if (!check.ok) throw errors.invalidState(`Cannot retry: ${check.message}`);
-      return accept({ script: record.script, lang: record.lang, lang_version: record.lang_version }, record.user_id ?? caller.userId, check.runtime.lang);
+      const again = { script: record.script, lang: record.lang, lang_version: record.lang_version, stdin: record.stdin, interactive: record.interactive };
+      return accept(again, record.user_id ?? caller.userId, check.runtime.lang);
     },
 
     async listOwn(caller, q) {

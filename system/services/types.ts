@@ -15,7 +15,24 @@ export interface SubmitRequest {
   script: string;
   lang: string;
   lang_version: string;
+  /** Fed to the program's standard input as it starts. */
+  stdin?: string;
+  /** Keeps standard input open after `stdin` for POST /executions/{id}/stdin. */
+  interactive?: boolean;
   idempotencyKey?: string;
+}
+
+/** POST /executions/{id}/stdin, shape-checked. */
+export interface StdinRequest {
+  data: string;
+  eof: boolean;
+}
+
+/** The answer to a stdin write: accepted and on its way to the program (writes reach it in order). */
+export interface StdinResponse {
+  execution_id: string;
+  status: 'accepted';
+  event_id: string;
 }
 
 export interface SubmitResponse {
@@ -90,6 +107,8 @@ export interface ExecutionService {
   submit(req: SubmitRequest, caller: Caller): Promise<SubmitResponse>;
   result(executionId: string, caller: Caller): Promise<ExecutionResult>;
   cancel(executionId: string, reason: string, caller: Caller): Promise<CancelResponse>;
+  /** Sends standard input to the caller's own running, interactive execution (403 others, 409 not running or not interactive). */
+  writeStdin(executionId: string, input: StdinRequest, caller: Caller): Promise<StdinResponse>;
   events(executionId: string, caller: Caller, opts: { eventTypes?: EventType[]; limit: number }): Promise<DomainEvent[]>;
   /** Checks access (throws 404/403 before anything is streamed), then streams the execution's frames into the sink. */
   openStream(executionId: string, caller: Caller, lastEventId: string | null, sink: SseSink): Promise<void>;

@@ -35,6 +35,7 @@ import { applySettings, openAdminSettings, type AdminSettingsService } from '../
 import { createExecutionService } from '../../system/services/execution-service.js';
 import type { ExecutionService, HealthService } from '../../system/services/types.js';
 import { AdminSettingsStore } from '../../system/stores/admin-settings-store.js';
+import { OutputStore } from '../../system/stores/output-store.js';
 import { EventStore } from '../../system/stores/event-store.js';
 import { ExecutionStore } from '../../system/stores/execution-store.js';
 import { IdempotencyStore } from '../../system/stores/idempotency-store.js';
@@ -126,7 +127,7 @@ export async function startHttpStack(env: Record<string, string> = {}, extraRout
     partitions: config.partitions,
     limits: settings.limitsFor,
     cpuMillicores: settings.cpuMillicores,
-    streams: createSseBranch(system, { bus, executions: executionStore, events }),
+    streams: createSseBranch(system, { bus, executions: executionStore, events, output: new OutputStore(store) }),
   });
   const health: HealthService = {
     live: () => ({ status: 'ok', uptime_seconds: 0, timestamp: new Date().toISOString() }),
