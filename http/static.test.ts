@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, parseHead, startHarness, type Harness } from './test-support.js';
-import { loadStaticSite, looksLikeFile } from './static.js';
+import { DOCUMENT_CSP, loadStaticSite, looksLikeFile } from './static.js';
 
 const INDEX = '<!doctype html><html><head><script type="module" src="/assets/app-abc123.js"></script></head><body></body></html>';
 const SCRIPT = `console.log(${JSON.stringify('x'.repeat(4000))});`;
@@ -54,7 +54,10 @@ describe('static site', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(res.headers.get('cache-control')).toBe('no-cache');
-    expect(res.headers.get('content-security-policy')).toBe("default-src 'self'");
+    // Scripts only from the site itself; the editor's inline style attributes allowed.
+    expect(res.headers.get('content-security-policy')).toBe(DOCUMENT_CSP);
+    expect(DOCUMENT_CSP).toMatch(/^default-src 'self';/);
+    expect(DOCUMENT_CSP).not.toMatch(/script-src|unsafe-eval/);
     expect(await res.text()).toBe(INDEX);
   });
 
@@ -72,6 +75,7 @@ describe('static site', () => {
     expect(js.status).toBe(200);
     expect(js.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
     expect(js.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect(js.headers.get('content-security-policy')).toBe("default-src 'self'");
     expect(await js.text()).toBe(SCRIPT);
     const css = await fetch(`${h.base}/assets/app-abc123.css`);
     expect(css.headers.get('content-type')).toBe('text/css; charset=utf-8');

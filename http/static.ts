@@ -13,6 +13,12 @@ import type { HttpContext } from './context.js';
 const HASHED_PREFIX = '/assets/';
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 const REVALIDATE = 'no-cache';
+/**
+ * The page's policy: scripts, connections and everything else only from this origin, as for the API
+ * (`default-src 'self'`), plus inline style attributes, which the code editor (CodeMirror) sets on its
+ * elements (tab size, gutter heights). No inline or foreign script can run.
+ */
+export const DOCUMENT_CSP = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; object-src 'none'; base-uri 'self'; frame-ancestors 'none'";
 /** Below this size gzip costs more than it saves. */
 const GZIP_MIN_BYTES = 1024;
 
@@ -111,6 +117,7 @@ function sendFile(ctx: HttpContext, file: SiteFile): void {
     etag: file.etag,
     vary: 'Accept-Encoding',
   };
+  if (file.contentType.startsWith('text/html')) headers['content-security-policy'] = DOCUMENT_CSP;
   const ifNoneMatch = ctx.header('if-none-match');
   if (ifNoneMatch !== undefined && ifNoneMatch.split(',').some((tag) => tag.trim() === file.etag)) {
     ctx.send(304, null, headers);
@@ -124,6 +131,8 @@ function sendFile(ctx: HttpContext, file: SiteFile): void {
 function* walk(dir: string): Generator<string> {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
+    // Dotfiles (the build's own stamp) are not part of the site.
+    if (entry.name.startsWith('.')) continue;
     if (entry.isDirectory()) yield* walk(path);
     else if (entry.isFile()) yield path;
   }

@@ -1,0 +1,245 @@
+/** Wire shapes of the /api/v1 contract (see shared/API.md), as the SPA reads them. */
+
+export type Role = 'user' | 'admin';
+
+/** GET /auth/me. */
+export interface UserProfile {
+  user_id: string;
+  username: string;
+  email: string;
+  role: Role;
+  is_active: boolean;
+  is_superuser: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+/** POST /auth/login. */
+export interface LoginResponse {
+  message: string;
+  username: string;
+  role: Role;
+  csrf_token: string;
+}
+
+export const EXECUTION_STATUSES = ['queued', 'scheduled', 'running', 'completed', 'failed', 'timeout', 'cancelled', 'error'] as const;
+export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
+export const TERMINAL_STATUSES: ReadonlySet<string> = new Set(['completed', 'failed', 'timeout', 'cancelled', 'error']);
+
+export interface ResourceUsage {
+  execution_time_wall_seconds: number;
+  cpu_time_jiffies: number;
+  clk_tck_hertz: number;
+  peak_memory_kb: number;
+}
+
+/** GET /executions/{id}/result. */
+export interface ExecutionResult {
+  execution_id: string;
+  status: ExecutionStatus;
+  stdout: string;
+  stderr: string;
+  lang: string;
+  lang_version: string;
+  resource_usage: ResourceUsage | null;
+  exit_code: number | null;
+  error_type: string | null;
+  priority?: string;
+  stdout_truncated?: boolean;
+  stderr_truncated?: boolean;
+  created_at?: string;
+  start_time?: string | null;
+  end_time?: string | null;
+}
+
+/** One entry of GET /user/executions. */
+export interface ExecutionSummary extends ExecutionResult {
+  script: string;
+  user_id: string | null;
+  updated_at: string;
+}
+
+export interface ExecutionPage<T = ExecutionSummary> {
+  executions: T[];
+  total: number;
+  limit: number;
+  skip: number;
+  has_more: boolean;
+}
+
+/** One stored domain event (GET /executions/{id}/events). */
+export interface StoredEvent {
+  event_id: string;
+  event_type: string;
+  timestamp: string;
+  aggregate_id: string;
+  [field: string]: unknown;
+}
+
+/** GET /k8s-limits. */
+export interface K8sLimits {
+  cpu_limit: string;
+  memory_limit: string;
+  execution_timeout: number;
+  supported_runtimes: Record<string, { versions: string[]; file_ext: string }>;
+}
+
+/** A saved script (/scripts). */
+export interface SavedScript {
+  script_id: string;
+  name: string;
+  script: string;
+  lang: string;
+  lang_version: string;
+  description: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export type Theme = 'auto' | 'light' | 'dark';
+
+export interface EditorSettings {
+  theme: string;
+  font_size: number;
+  tab_size: 2 | 4 | 8;
+  use_tabs: boolean;
+  word_wrap: boolean;
+  show_line_numbers: boolean;
+}
+
+export interface NotificationPrefs {
+  execution_completed: boolean;
+  execution_failed: boolean;
+  system_updates: boolean;
+  security_alerts: boolean;
+  channels: string[];
+}
+
+/** GET /user/settings/. */
+export interface UserSettings {
+  theme: Theme;
+  timezone: string;
+  date_format: string;
+  time_format: string;
+  notifications: NotificationPrefs;
+  editor: EditorSettings;
+  custom_settings: Record<string, unknown>;
+  version: number;
+}
+
+export interface SettingsHistoryEntry {
+  event_id: string;
+  timestamp: string;
+  field: string;
+  old_value: unknown;
+  new_value: unknown;
+  reason: string | null;
+}
+
+export type Severity = 'low' | 'medium' | 'high' | 'urgent';
+
+/** One notification (list and SSE stream). */
+export interface AppNotification {
+  notification_id: string;
+  channel: string;
+  status: string;
+  subject: string;
+  body: string;
+  action_url: string;
+  created_at: string;
+  read_at: string | null;
+  severity: string;
+  tags: string[];
+}
+
+export interface NotificationList {
+  notifications: AppNotification[];
+  total: number;
+  unread_count: number;
+}
+
+export const NOTIFICATION_CHANNELS = ['in_app', 'webhook', 'slack'] as const;
+export type NotificationChannel = (typeof NOTIFICATION_CHANNELS)[number];
+
+export interface Subscription {
+  channel: NotificationChannel;
+  enabled: boolean;
+  severities: string[];
+  include_tags: string[];
+  exclude_tags: string[];
+  webhook_url: string | null;
+  slack_webhook: string | null;
+}
+
+/** A frame of GET /events/executions/{id}. */
+export interface ExecutionFrame {
+  event_type: string;
+  execution_id: string;
+  event_id: string;
+  timestamp: string;
+  status?: ExecutionStatus | null;
+  result?: ExecutionResult | null;
+}
+
+/** A live output chunk on the same stream (issue 10). */
+export interface OutputChunkFrame {
+  event_type: 'execution_output';
+  execution_id: string;
+  event_id: string;
+  timestamp: string;
+  stream: 'stdout' | 'stderr';
+  seq: number;
+  text: string;
+}
+
+/** An account as admins see it. */
+export interface AdminUser extends UserProfile {
+  failed_login_attempts: number;
+  locked_until: string | null;
+}
+
+export const PRIORITIES = ['critical', 'high', 'normal', 'low', 'background'] as const;
+
+export interface QueueSnapshot {
+  queue_depth: number;
+  active_count: number;
+  max_concurrent: number;
+  by_priority: Record<string, number>;
+}
+
+export interface AdminExecution extends ExecutionResult {
+  user_id: string | null;
+  script: string;
+  attempts: number;
+  updated_at: string;
+}
+
+export interface AdminSystemSettings {
+  max_timeout_seconds: number;
+  memory_limit: string;
+  cpu_limit: string;
+  max_concurrent_executions: number;
+  password_min_length: number;
+  session_timeout_minutes: number;
+  max_login_attempts: number;
+  lockout_duration_minutes: number;
+  log_level: string;
+  enable_tracing: boolean;
+  sampling_rate: number;
+}
+
+export interface ClusterNode {
+  nodeId: string;
+  address: string;
+  startedAt: string;
+  partitions: number[];
+  actors: Record<string, number>;
+  version?: string;
+  lastSeen: string;
+}
+
+export interface ClusterView {
+  mode: 'embedded' | 'cluster';
+  answered_by: string;
+  nodes: ClusterNode[];
+}
