@@ -47,6 +47,8 @@ export const RUNTIME_SPECS: readonly RuntimeSpec[] = [
     versionArgs: ['--version'],
     versionPattern: /^Python (\d+)\.(\d+)/,
     command: (bin) => [bin, 'main.py'],
+    // output reaches live streams as it is printed, as on a terminal (a pipe would otherwise buffer 8 KB)
+    env: { PYTHONUNBUFFERED: '1' },
   },
   {
     lang: 'node',

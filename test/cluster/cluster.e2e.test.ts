@@ -1,6 +1,7 @@
 /**
  * Three real node processes on Kafka, a MongoDB-wire server and Redis: work submitted to every node finishes
- * exactly once, and an SSE client on one node gets the result of an execution another node owns.
+ * exactly once, and an SSE client on one node gets the result (and the live output) of an execution another node
+ * owns, whose stdin it writes through its own node.
  */
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
@@ -77,6 +78,41 @@ describe('cluster of three nodes', () => {
     const last = JSON.parse(stream.messages.at(-1)?.data ?? '{}') as { event_type?: string; result?: { stdout?: string } };
     expect(last.event_type).toBe('result_stored');
     expect(last.result?.stdout).toBe('far away\n');
+  }, 120_000);
+
+  it('streams live output to an SSE client on another node and takes its stdin there, for the owner far away', async () => {
+    const members = await cluster.members(cluster.nodes[0]!);
+    const owner = new Map<number, string>();
+    for (const m of members) for (const p of m.partitions) owner.set(p, m.nodeId);
+    const watcher = cluster.nodes[0]!;
+    const script = 'print("ready")\nprint("echo:", input())\n';
+    let id = '';
+    for (let i = 0; i < 50 && !id; i++) {
+      const res = await cluster.api(cluster.nodes[1]!, '/execute', {
+        method: 'POST',
+        json: { script, lang: 'python', lang_version: '3.11', interactive: true },
+      });
+      expect(res.status).toBe(200);
+      const candidate = res.body.execution_id as string;
+      const ownerId = owner.get(partitionOf(candidate, CLUSTER_PARTITIONS));
+      if (ownerId !== undefined && ownerId !== watcher.nodeId) id = candidate;
+      else await cluster.api(cluster.nodes[1]!, `/executions/${candidate}/cancel`, { method: 'POST', json: {} });
+    }
+    expect(id).not.toBe('');
+    const frames: Array<{ event_type: string; text?: string; result?: { stdout?: string } }> = [];
+    const stream = readSse(`${watcher.base}/events/executions/${id}`, {
+      headers: cluster.session.headers(),
+      timeoutMs: 60_000,
+      onMessage: (m) => frames.push(JSON.parse(m.data) as (typeof frames)[number]),
+    });
+    const output = () => frames.filter((f) => f.event_type === 'execution_output').map((f) => f.text).join('');
+    // the program waits for its input: this chunk crossed from the owner to the watcher's node while it ran
+    await waitFor(() => output().includes('ready\n'), { timeoutMs: 30_000, message: 'live output from the owning node' });
+    const write = await cluster.api(watcher, `/executions/${id}/stdin`, { method: 'POST', json: { data: 'from afar\n', eof: true } });
+    expect(write.status).toBe(200);
+    expect((await stream).closedByServer).toBe(true);
+    expect(output()).toBe('ready\necho: from afar\n');
+    expect(frames.at(-1)).toMatchObject({ event_type: 'result_stored', result: { stdout: 'ready\necho: from afar\n' } });
   }, 120_000);
 
   it('a poison command lands in the dead-letter topic with its error, and its partition keeps flowing', async () => {

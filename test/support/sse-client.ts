@@ -8,7 +8,13 @@ export interface SseMessage {
 /** Reads an SSE response body into messages until the server closes it or the deadline passes. */
 export async function readSse(
   url: string,
-  opts: { headers?: Record<string, string>; timeoutMs?: number; onMessage?: (m: SseMessage) => void } = {},
+  opts: {
+    headers?: Record<string, string>;
+    timeoutMs?: number;
+    onMessage?: (m: SseMessage) => void;
+    /** Hangs up (as a client going away) once this returns true for a message just read. */
+    until?: (m: SseMessage) => boolean;
+  } = {},
 ): Promise<{ status: number; messages: SseMessage[]; closedByServer: boolean }> {
   const ctrl = new AbortController();
   const timer = setTimeout(() => ctrl.abort(), opts.timeoutMs ?? 20_000);
@@ -31,6 +37,10 @@ export async function readSse(
         if (m) {
           messages.push(m);
           opts.onMessage?.(m);
+          if (opts.until?.(m)) {
+            ctrl.abort();
+            return { status: res.status, messages, closedByServer: false };
+          }
         }
       }
     }
