@@ -21,6 +21,8 @@ export class ExecutionRun {
   /** Chunks that arrived before the run ended (live output). */
   liveChunks = $state(0);
   cancelling = $state(false);
+  /** The run keeps stdin open for the input line. */
+  interactive = $state(false);
   readonly output = new OutputBuffer();
   private source: EventSource | null = null;
   private seen = new Set<string>();
@@ -29,13 +31,20 @@ export class ExecutionRun {
     return this.phase === 'submitting' || (this.phase !== 'idle' && !TERMINAL_STATUSES.has(this.phase));
   }
 
-  /** Submits a script and follows it. */
-  async start(script: string, lang: string, langVersion: string): Promise<void> {
+  /** Submits a script (with optional standard input, kept open when `interactive`) and follows it. */
+  async start(script: string, lang: string, langVersion: string, input: { stdin?: string; interactive?: boolean } = {}): Promise<void> {
     this.reset();
     this.phase = 'submitting';
+    this.interactive = input.interactive === true;
     try {
       const res = await api.post<{ execution_id: string; status: ExecutionStatus }>('/execute', {
-        json: { script, lang, lang_version: langVersion },
+        json: {
+          script,
+          lang,
+          lang_version: langVersion,
+          ...(input.stdin ? { stdin: input.stdin } : {}),
+          ...(input.interactive ? { interactive: true } : {}),
+        },
         headers: { 'idempotency-key': crypto.randomUUID() },
       });
       this.executionId = res.execution_id;
