@@ -12,6 +12,8 @@ export interface SandboxSpec {
   stdin?: string;
   /** Keeps standard input open after `stdin` for write(); otherwise the program reads end of input after it. */
   keepStdinOpen?: boolean;
+  /** Who asked for the run, for backends that label what they create (Kubernetes pods); optional. */
+  userId?: string | null;
 }
 
 /** A started sandbox, serialisable so it can be stored and re-attached after a restart. */
@@ -80,6 +82,11 @@ export interface Sandbox {
    */
   write(handle: SandboxHandle, data: string, eof: boolean): Promise<void>;
   reattach(handle: SandboxHandle): Promise<SandboxHandle | null>;
+  /**
+   * The partitions this node owns changed (null: all). Backends that watch shared infrastructure (the Kubernetes
+   * informer) narrow what they watch to them; others need not implement it.
+   */
+  scope?(partitions: readonly number[] | null): void;
   /** Checks the backend can run code now (for /health/ready). */
   ready(): Promise<{ ok: boolean; detail: string }>;
   close(): Promise<void>;

@@ -1,0 +1,3 @@
+module integr8s.local/wrapper
+
+go 1.22
