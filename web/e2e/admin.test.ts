@@ -1,0 +1,78 @@
+/** The admin pages in Chromium against a real embedded node: they load real data and their changes reach the server. */
+import type { Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_ADMIN } from '../../test/support/session.js';
+import { screenshotOnFailure, startBrowserHarness, type BrowserHarness } from './browser.js';
+
+let h: BrowserHarness;
+let page: Page;
+
+beforeAll(async () => {
+  h = await startBrowserHarness();
+  ({ page } = await h.newPage());
+  await page.goto('/login?next=%2Fadmin%2Fusers');
+  await page.getByLabel('Username').fill(TEST_ADMIN.username);
+  await page.getByLabel('Password').fill(TEST_ADMIN.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(/\/admin\/users$/);
+}, 120_000);
+
+afterEach(async ({ task }) => {
+  await screenshotOnFailure(page, `admin-${task.name}`, task.result?.state === 'fail');
+});
+
+afterAll(async () => {
+  await h?.stop();
+});
+
+describe('admin pages', () => {
+  it('shows the Admin menu entry and the users from the server', async () => {
+    await page.getByTestId('nav-admin').waitFor();
+    await page.getByTestId('user-row').filter({ hasText: TEST_ADMIN.username }).waitFor();
+  });
+
+  it('creates a user from the form, finds them by search, and deletes them after confirmation', async () => {
+    await page.getByLabel('Username', { exact: true }).fill('bob');
+    await page.getByLabel('Email', { exact: true }).fill('bob@example.com');
+    await page.getByLabel('Password', { exact: true }).fill('bob-password-1');
+    await page.getByRole('button', { name: 'Create', exact: true }).click();
+    await page.getByTestId('user-row').filter({ hasText: 'bob@example.com' }).waitFor();
+    const listed = await h.node.api('/admin/users/?search=bob');
+    expect(listed.body.users.map((u: { username: string }) => u.username)).toEqual(['bob']);
+
+    await page.getByTestId('user-search').fill('bob');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=user-row]').length === 1);
+
+    const row = page.getByTestId('user-row').filter({ hasText: 'bob' });
+    await row.getByRole('button', { name: 'Delete' }).click();
+    await row.getByRole('button', { name: 'Delete with data' }).click();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=user-row]').length === 0);
+    expect((await h.node.api('/admin/users/?search=bob')).body.users).toEqual([]);
+  });
+
+  it('loads the system settings and saves a change the server applies', async () => {
+    await page.getByRole('link', { name: 'System settings' }).click();
+    await page.waitForURL(/\/admin\/settings$/);
+    const field = page.getByLabel('Minimum password length');
+    const current = (await h.node.api('/admin/settings/')).body;
+    await page.waitForFunction((v) => (document.querySelector('[data-testid=admin-settings] input[type=number]') as HTMLInputElement | null)?.value === String(v), current.max_timeout_seconds);
+    expect(await field.inputValue()).toBe(String(current.password_min_length));
+    await field.fill('12');
+    await field.press('Tab');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('System settings saved').waitFor();
+    expect((await h.node.api('/admin/settings/')).body.password_min_length).toBe(12);
+  });
+
+  it('shows the executions queue and the cluster view of this embedded node', async () => {
+    await page.getByRole('link', { name: 'Executions' }).click();
+    await page.getByTestId('queue').waitFor();
+    expect(await page.getByTestId('queue').innerText()).toMatch(/Running\s*0 \/ \d+/);
+
+    await page.getByRole('link', { name: 'Cluster' }).click();
+    await page.getByTestId('cluster-nodes').locator('tbody tr').first().waitFor();
+    expect(await page.getByTestId('cluster-mode').textContent()).toBe('embedded');
+    const view = (await h.node.api('/admin/cluster/nodes')).body;
+    expect(await page.getByTestId('cluster-nodes').innerText()).toContain(view.nodes[0].nodeId);
+  });
+});

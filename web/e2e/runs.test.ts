@@ -1,0 +1,99 @@
+/**
+ * Runs through the editor in Chromium against a real embedded node: hello world in each of the six languages,
+ * an interactive program fed from the input line, and a program printing 10 000 lines.
+ */
+import type { Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_ADMIN } from '../../test/support/session.js';
+import { screenshotOnFailure, setEditorText, startBrowserHarness, type BrowserHarness } from './browser.js';
+
+let h: BrowserHarness;
+let page: Page;
+
+beforeAll(async () => {
+  h = await startBrowserHarness();
+  ({ page } = await h.newPage());
+  // The admin's rate limits are lifted by the harness: many runs in a row are not throttled.
+  await page.goto('/login?next=%2Feditor');
+  await page.getByLabel('Username').fill(TEST_ADMIN.username);
+  await page.getByLabel('Password').fill(TEST_ADMIN.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(/\/editor$/);
+  await page.locator('.cm-content').waitFor();
+}, 120_000);
+
+afterEach(async ({ task }) => {
+  await screenshotOnFailure(page, `runs-${task.name}`, task.result?.state === 'fail');
+});
+
+afterAll(async () => {
+  await h?.stop();
+});
+
+const HELLO: Record<string, string> = {
+  python: 'print("hello python")',
+  node: 'console.log("hello node")',
+  typescript: 'const who: string = "typescript";\nconsole.log(`hello ${who}`)',
+  ruby: 'puts "hello ruby"',
+  go: 'package main\n\nimport "fmt"\n\nfunc main() {\n\tfmt.Println("hello go")\n}',
+  bash: 'echo "hello bash"',
+};
+
+describe('runs from the editor', () => {
+  for (const [lang, script] of Object.entries(HELLO)) {
+    it(`runs hello world in ${lang} and shows its output`, async () => {
+      await page.getByTestId('language').selectOption(lang);
+      // The version picker offers what the platform runs for that language.
+      const versions = await page.getByTestId('version').locator('option').allTextContents();
+      const offered = (await h.node.api('/k8s-limits')).body.supported_runtimes[lang].versions;
+      expect(versions).toEqual(offered);
+      await setEditorText(page, script);
+      await page.getByTestId('run').click();
+      await page.getByTestId('result-summary').waitFor({ timeout: 30_000 });
+      expect(await page.getByTestId('result-status').textContent()).toBe('completed');
+      expect(await page.getByTestId('output').innerText()).toBe(`hello ${lang}`);
+    });
+  }
+
+  it('feeds an interactive program from the input line', async () => {
+    await page.getByTestId('language').selectOption('python');
+    await setEditorText(page, 'name = input()\nprint("hi", name, flush=True)\nrest = input()\nprint("then", rest)');
+    await page.locator('details.input-options summary').click();
+    await page.getByTestId('interactive').check();
+    await page.getByTestId('run').click();
+    const line = page.getByLabel('stdin');
+    await line.waitFor({ timeout: 15_000 });
+    await line.fill('Bob');
+    await line.press('Enter');
+    await page.locator('[data-testid=output]', { hasText: 'hi Bob' }).waitFor({ timeout: 10_000 });
+    await line.fill('done');
+    await page.getByRole('button', { name: 'EOF' }).click();
+    await page.getByTestId('result-summary').waitFor({ timeout: 10_000 });
+    expect(await page.getByTestId('output').innerText()).toBe('hi Bob\nthen done');
+    await page.getByTestId('interactive').uncheck();
+  });
+
+  it('shows 10 000 printed lines, follows the end, and scrolls without stalling', async () => {
+    await setEditorText(page, 'for i in range(10000):\n    print(f"line {i}")');
+    await page.getByTestId('run').click();
+    await page.getByTestId('result-summary').waitFor({ timeout: 30_000 });
+    expect(await page.getByTestId('line-count').textContent()).toBe('10000 lines');
+    expect(await page.locator('[data-testid=output] .line').count()).toBe(10_000);
+    // Pinned to the end while printing: the last line is in view.
+    await page.waitForFunction(() => {
+      const out = document.querySelector('[data-testid=output]')!;
+      return out.scrollTop + out.clientHeight >= out.scrollHeight - 30;
+    });
+    // Jumping through the whole log and drawing the next frames stays fast.
+    const ms = await page.getByTestId('output').evaluate(async (out) => {
+      const frame = () => new Promise((r) => requestAnimationFrame(() => r(null)));
+      const started = performance.now();
+      for (const top of [0, out.scrollHeight / 2, out.scrollHeight / 4, out.scrollHeight]) {
+        out.scrollTop = top;
+        await frame();
+      }
+      return performance.now() - started;
+    });
+    expect(ms).toBeLessThan(1000);
+  });
+});
