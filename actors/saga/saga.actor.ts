@@ -3,6 +3,7 @@ import { dispatch, query, spawn, type Ref } from 'nact';
 import type { ExecutionRecord } from '../../system/domain/execution.js';
 import type { Limits } from '../../system/domain/limits.js';
 import type { OutputPublisher } from '../../system/events/output-publisher.js';
+import type { OutputPosition } from '../../system/stores/output-store.js';
 import type { Sandbox } from '../../system/ports/sandbox.js';
 import type { SagaStore } from '../../system/stores/saga-store.js';
 import type { AdmissionMsg } from '../admission/messages.js';
@@ -41,6 +42,7 @@ type State =
   | { status: 'done' };
 
 export const sagaActorName = (id: string) => `saga-${id}`;
+const NOTHING_PUBLISHED: OutputPosition = { seq: 0, bytes: { stdout: 0, stderr: 0 } };
 const APPLY_TIMEOUT_MS = 30_000;
 
 /**
@@ -142,8 +144,9 @@ export function spawnSaga(
           },
           report: self,
         });
-        // Output published before (by this execution's saga before a restart) is neither numbered nor sent again.
-        const published = await deps.output.position(executionId, record.attempts);
+        // Output published before (by an earlier attempt, or this attempt's saga before a restart) is neither
+        // numbered nor sent again. A first attempt started afresh cannot have printed anything yet.
+        const published = state.reattach || record.attempts > 1 ? await deps.output.position(executionId, record.attempts) : NOTHING_PUBLISHED;
         dispatch(watch, state.reattach && record.sandbox ? { type: 'Reattach', handle: record.sandbox, skip: published.bytes } : { type: 'Start' });
         return { status: 'running', record, watch, cancel: null, seq: published.seq };
       }

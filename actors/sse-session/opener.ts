@@ -1,4 +1,5 @@
 import { spawnStateless, type Ref } from 'nact';
+import { STREAM_HIDDEN_EVENTS } from '../../system/domain/events.js';
 import { isTerminal, toExecutionResult } from '../../system/domain/execution.js';
 import { byEventId, executionChannel, toOutputFrame, toStreamFrame, type StreamFrame } from '../../system/events/stream-frame.js';
 import type { FanoutBus } from '../../system/ports/fanout-bus.js';
@@ -37,7 +38,8 @@ export function createSseBranch(root: Ref<unknown>, deps: SseDeps): StreamOpener
     if (lastEventId) {
       // Events and output pieces share one order (their ids), so one id says where the client left both.
       const [missed, output] = await Promise.all([deps.events.forAggregate(id, { afterEventId: lastEventId }), deps.output.after(id, lastEventId)]);
-      const frames = [...missed.map(withResult), ...output.map(toOutputFrame)].sort(byEventId);
+      const shown = missed.filter((e) => !STREAM_HIDDEN_EVENTS.has(e.event_type));
+      const frames = [...shown.map(withResult), ...output.map(toOutputFrame)].sort(byEventId);
       return { frames: [status, ...frames], terminal: isTerminal(record.status) };
     }
     if (!isTerminal(record.status)) {

@@ -38,7 +38,8 @@ export function register(router: Router, deps: EventRoutesDeps): void {
       stream.commit();
     },
     {
-      summary: "Live progress of an execution (SSE; owner or admin): status first, closes after the terminal frame",
+      summary:
+        "Live progress and output of an execution (SSE; owner or admin): status first, execution_output frames while it runs, closes after the terminal frame",
       tag: 'events',
       auth: 'user',
       stream: true,

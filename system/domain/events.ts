@@ -161,6 +161,12 @@ export const STREAM_CLOSING_EVENTS: ReadonlySet<EventType> = new Set([
   'execution_cancelled',
 ]);
 
+/**
+ * Events that are not shown on execution streams: commands only the owning node acts on. A stdin write is stamped
+ * on whichever node took the request; kept off the stream, its id never moves a stream's resume point.
+ */
+export const STREAM_HIDDEN_EVENTS: ReadonlySet<EventType> = new Set(['execution_stdin_requested']);
+
 /** A fresh event id: a UUIDv7, time-ordered and increasing within this process (live output pieces use it too). */
 export function newEventId(): string {
   return uuidv7();

@@ -44,6 +44,19 @@ describe('EventPublisher', () => {
     await p.cleanup();
   });
 
+  it('events streams do not show are stored and logged but not fanned out', async () => {
+    const p = await parts();
+    const frames: string[] = [];
+    await p.bus.subscribe('execution:exec-1', (payload) => frames.push(payload));
+    const publisher = new EventPublisher(p.events, p.log, p.bus);
+    const stdin = stampEvent('execution_stdin_requested', 'exec-1', { execution_id: 'exec-1', data: 'typed', eof: false }, { user_id: 'u1' });
+    await publisher.publish(stdin);
+    await publisher.publish(event());
+    expect(frames.map((f) => (JSON.parse(f) as { event_type: string }).event_type)).toEqual(['execution_running']);
+    expect((await p.events.forAggregate('exec-1', {})).map((x) => x.event_type)).toEqual(['execution_stdin_requested', 'execution_running']);
+    await p.cleanup();
+  });
+
   it('a log that is down fails the publish, so the caller keeps the event in its outbox', async () => {
     const p = await parts();
     const down: EventLog = { ...p.log, partitions: p.log.partitions, append: async () => Promise.reject(new Error('kafka is down')) };

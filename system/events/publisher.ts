@@ -1,4 +1,4 @@
-import type { DomainEvent } from '../domain/events.js';
+import { STREAM_HIDDEN_EVENTS, type DomainEvent } from '../domain/events.js';
 import type { ExecutionResult } from '../domain/execution.js';
 import type { EventLog } from '../ports/event-log.js';
 import type { FanoutBus } from '../ports/fanout-bus.js';
@@ -8,7 +8,8 @@ import { topicOf } from './topics.js';
 import { currentTraceparent, TRACEPARENT } from './trace-context.js';
 
 /**
- * Publishes a stamped event: stored first, then appended to the log, then fanned out to live streams.
+ * Publishes a stamped event: stored first, then appended to the log, then fanned out to live streams (unless
+ * streams do not show it).
  * The store and the log are the record of what happened, so their failures fail the publish (the caller's
  * outbox retries it). The fan-out only speeds up live streams, which resume from the store: a bus that is
  * down is reported to `onFanoutError` and does not fail the publish.
@@ -26,6 +27,7 @@ export class EventPublisher {
     const trace = currentTraceparent();
     const headers: Record<string, string> = { event_type: event.event_type, ...(trace ? { [TRACEPARENT]: trace } : {}) };
     await this.log.append(topicOf(event.event_type), event.aggregate_id, JSON.stringify(event), headers);
+    if (STREAM_HIDDEN_EVENTS.has(event.event_type)) return;
     try {
       await this.bus.publish(executionChannel(event.aggregate_id), JSON.stringify(toStreamFrame(event, result)));
     } catch (error) {

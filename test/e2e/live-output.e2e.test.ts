@@ -151,6 +151,13 @@ describe('standard input', () => {
     expect((await write({ data: 'tail', eof: true })).status).toBe(200);
     await s.done;
     expect(s.frames().at(-1)!.result!.stdout).toBe('got: from submit\nthen: typed\nrest: tail\n');
+    // the writes are commands for the owning node, audited with the events but not sent on the stream
+    expect(s.frames().map((f) => f.event_type)).not.toContain('execution_stdin_requested');
+    const events = await t.api(`/executions/${id}/events?event_types=execution_stdin_requested`);
+    expect((events.body as Array<{ data: string; eof: boolean }>).map((e) => [e.data, e.eof])).toEqual([
+      ['typed\n', false],
+      ['tail', true],
+    ]);
     // once it ended, input is refused as a conflict
     expect((await write({ data: 'too late' })).status).toBe(409);
   });
