@@ -6,6 +6,9 @@
  * - One acquire and one renew are in flight at a time; every semaphore answer comes back to the actor as an
  *   internal message, so its state is only ever touched inside its handler. A call that has not answered
  *   within `leaseMs` is given up as failed (any lease it took has run out by then).
+ * - Only this node's next execution asks the semaphore, with a ticket (its priority) that keeps its place in the
+ *   semaphore's line across nodes, so a node that frees a slot does not starve the others: the slot goes to
+ *   whoever waits longest at the highest priority, cluster-wide.
  * - A full or unreachable semaphore is tried again after `retryMs` (one timer for all waiters); a slot freed
  *   on this node (once its semaphore release has answered) or a raised cap tries again at once.
  * - Leases of active executions are renewed every `renewEveryMs`; a lease reported lost goes to `onError`
@@ -21,7 +24,7 @@
  * run out after `leaseMs`, as a dead node's do.
  */
 import { dispatch, spawn, stop, type Ref } from 'nact';
-import type { Priority } from '../../system/domain/execution.js';
+import { priorityRank, type Priority } from '../../system/domain/execution.js';
 import type { ConcurrencySemaphore } from '../../system/ports/concurrency-semaphore.js';
 import type { AdmissionMsg, AdmissionReply } from './messages.js';
 import { AdmissionQueue } from './queue.js';
@@ -50,6 +53,8 @@ export interface AdmissionOptions {
 
 export const DEFAULT_LEASE_MS = 30_000;
 export const DEFAULT_RETRY_MS = 250;
+/** Shortest time a waiter keeps its place in the semaphore's line between asks (a slow Redis must not cost it). */
+const HOLD_PLACE_MIN_MS = 2_500;
 
 /** Messages the actor sends itself; not part of the public protocol. */
 type InternalMsg =
@@ -104,6 +109,8 @@ export function spawnAdmission(parent: Ref<unknown>, maxConcurrent: number, opti
   const onError = options.onError ?? defaultOnError;
   /** A semaphore call that has not answered within a lease is given up: any slot it took has run out by then. */
   const deadlineMs = leaseMs;
+  /** How long this node's next execution keeps its place in the semaphore's line between asks (several retries). */
+  const holdPlaceMs = Math.max(HOLD_PLACE_MIN_MS, retryMs * 10);
 
   const waiters = new Map<string, Ref<AdmissionReply>>();
   const queue = new AdmissionQueue(maxConcurrent);
@@ -182,9 +189,12 @@ export function spawnAdmission(parent: Ref<unknown>, maxConcurrent: number, opti
     acquiring = { attempt, executionId: id, kind };
     freedMeanwhile = false;
     const capacity = queue.maxConcurrent;
+    // A lost lease belongs to a running execution: it goes before anything that waits to start.
+    const priority = queue.priorityOf(id);
+    const wait = { rank: kind === 'reclaim' || priority === undefined ? 0 : 1 + priorityRank(priority), holdPlaceMs };
     // Taken before the deadline starts, so a lease granted by an acquire given up on has run out by then.
     const leaseStart = now();
-    withDeadline(() => semaphore.acquire(id, capacity, leaseMs, leaseStart), deadlineMs, 'acquire').then(
+    withDeadline(() => semaphore.acquire(id, capacity, leaseMs, leaseStart, wait), deadlineMs, 'acquire').then(
       (ok) => {
         // Stopped meanwhile: nobody will be told about this slot, so give it back (reads the flag only).
         if (closed && ok && kind === 'admit') {
@@ -272,8 +282,9 @@ export function spawnAdmission(parent: Ref<unknown>, maxConcurrent: number, opti
           waiters.delete(msg.executionId);
           pendingPriority.delete(msg.executionId);
           lost.delete(msg.executionId);
-          // A withdrawn waiter holds no slot; if its acquire is in flight, the answer gives the slot back.
-          if (what === 'released') releaseSlot(msg.executionId);
+          // A withdrawn waiter holds no slot (if its acquire is in flight, the answer gives the slot back), but it
+          // may hold a place in the semaphore's line: releasing withdraws that too.
+          if (what !== 'unknown') releaseSlot(msg.executionId);
           break;
         }
         case 'SetMaxConcurrent': {

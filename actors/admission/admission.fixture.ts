@@ -6,8 +6,8 @@
 import { dispatch, spawnStateless, start, stop, type Ref } from 'nact';
 import { expect } from 'vitest';
 import { priorityRank, type Priority } from '../../system/domain/execution.js';
-import type { ConcurrencySemaphore } from '../../system/ports/concurrency-semaphore.js';
-import { waitFor } from '../../test/support/wait.js';
+import type { ConcurrencySemaphore, WaitTicket } from '../../system/ports/concurrency-semaphore.js';
+import { delay, waitFor } from '../../test/support/wait.js';
 import { spawnAdmission, type AdmissionErrorKind, type AdmissionOptions } from './admission.actor.js';
 import { admissionClient, type AdmissionClient } from './client.js';
 import type { AdmissionMsg, AdmissionReply } from './messages.js';
@@ -72,7 +72,7 @@ export function stopNodes(): void {
 /** A semaphore that passes every call on and keeps a log of them. */
 export interface CountingSemaphore extends ConcurrencySemaphore {
   /** Every acquire: holder, capacity asked, when it was called, the lease start it gave, and what it answered once it did. */
-  readonly acquires: Array<{ holder: string; capacity: number; at: number; nowMs: number; result?: boolean | 'error' }>;
+  readonly acquires: Array<{ holder: string; capacity: number; at: number; nowMs: number; wait?: WaitTicket; result?: boolean | 'error' }>;
   /** Every renew: the holders, when, and the lease start it gave. */
   readonly renews: Array<{ holders: readonly string[]; at: number; nowMs: number }>;
   readonly releases: string[];
@@ -91,15 +91,15 @@ export function counting(inner: ConcurrencySemaphore): CountingSemaphore {
     releases: [],
     down: false,
     hold: null,
-    async acquire(holder, capacity, leaseMs, nowMs) {
-      const entry: CountingSemaphore['acquires'][number] = { holder, capacity, at: Date.now(), nowMs };
+    async acquire(holder, capacity, leaseMs, nowMs, wait) {
+      const entry: CountingSemaphore['acquires'][number] = { holder, capacity, at: Date.now(), nowMs, wait };
       sem.acquires.push(entry);
       if (sem.hold) await sem.hold;
       if (sem.down) {
         entry.result = 'error';
         return unreachable();
       }
-      const ok = await inner.acquire(holder, capacity, leaseMs, nowMs);
+      const ok = await inner.acquire(holder, capacity, leaseMs, nowMs, wait);
       entry.result = ok;
       return ok;
     },
@@ -236,4 +236,27 @@ export async function twoNodeRun(
   expect(a.errors).toEqual([]);
   expect(b.errors).toEqual([]);
   return { maxRunning, maxActiveSnapshots, elapsedMs };
+}
+
+/**
+ * Global capacity 1, node A with four executions queued, node B with one that asks after A's first was granted:
+ * each time A frees the slot, the waiter that asked first (B's) must get it before A's next. Returns the grant order.
+ */
+export async function takeTurns(semA: ConcurrencySemaphore, semB: ConcurrencySemaphore): Promise<string[]> {
+  const order: string[] = [];
+  const options = { leaseMs: 5_000, retryMs: 20 };
+  const a = startNode(1, { semaphore: semA, ...options }, (id) => order.push(id));
+  const b = startNode(1, { semaphore: semB, ...options }, (id) => order.push(id));
+  for (const id of ['a1', 'a2', 'a3', 'a4']) a.acquire(id, 'normal');
+  await waitFor(() => a.granted.length === 1);
+  b.acquire('b1', 'normal');
+  // b1 is in the semaphore's line before a1 frees the slot.
+  await waitFor(async () => (await b.client.snapshot()).queue_depth === 1);
+  await delay(5 * options.retryMs);
+  for (let n = 1; n < 5; n++) {
+    const last = order[n - 1]!;
+    (last.startsWith('a') ? a : b).release(last);
+    await waitFor(() => order.length === n + 1);
+  }
+  return order;
 }

@@ -4,7 +4,7 @@ import { createRedisSemaphore } from '../../bridges/redis/concurrency-semaphore.
 import type { ConcurrencySemaphore } from '../../system/ports/concurrency-semaphore.js';
 import { redisUrl } from '../../test/support/infra.js';
 import { waitFor } from '../../test/support/wait.js';
-import { counting, leaseEnd, startNode, stopNodes, twoNodeRun } from './admission.fixture.js';
+import { counting, leaseEnd, startNode, stopNodes, takeTurns, twoNodeRun } from './admission.fixture.js';
 
 const clients: ConcurrencySemaphore[] = [];
 afterEach(async () => {
@@ -29,6 +29,11 @@ describe('admission over a shared semaphore (Redis)', () => {
     const result = await twoNodeRun(await redisSemaphores());
     expect(result.maxRunning).toBeLessThanOrEqual(3);
     expect(result.maxActiveSnapshots).toBeLessThanOrEqual(3);
+  });
+
+  it('nodes take turns: a slot freed by a node with more queued goes to the other node that asked first', async () => {
+    const { semA, semB } = await redisSemaphores();
+    expect(await takeTurns(semA, semB)).toEqual(['a1', 'b1', 'a2', 'a3', 'a4']);
   });
 
   it('frees the slot of a node that died holding it after its lease, for a waiter on the other node', async () => {

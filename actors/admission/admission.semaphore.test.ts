@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createMemorySemaphore } from '../../system/embedded/concurrency-semaphore.js';
 import { delay, gate, waitFor } from '../../test/support/wait.js';
 import { stopAdmission } from './admission.actor.js';
-import { counting, leaseEnd, startNode, stopNodes, twoNodeRun } from './admission.fixture.js';
+import { counting, leaseEnd, startNode, stopNodes, takeTurns, twoNodeRun } from './admission.fixture.js';
 
 afterEach(() => stopNodes());
 
@@ -17,6 +17,11 @@ describe('admission over a shared semaphore (in memory)', () => {
     const result = await twoNodeRun({ semA: sem, semB: sem, probe: sem });
     expect(result.maxRunning).toBeLessThanOrEqual(3);
     expect(result.maxActiveSnapshots).toBeLessThanOrEqual(3);
+  });
+
+  it('nodes take turns: a slot freed by a node with more queued goes to the other node that asked first', async () => {
+    const sem = createMemorySemaphore();
+    expect(await takeTurns(sem, sem)).toEqual(['a1', 'b1', 'a2', 'a3', 'a4']);
   });
 
   it('renews the leases of running executions, so another node never takes their slot', async () => {
@@ -146,7 +151,8 @@ describe('admission over a shared semaphore (in memory)', () => {
     held.resolve();
     await waitFor(() => sem.acquires[0]!.result === true);
     await waitFor(async () => (await sem.held(Date.now())) === 0, { message: 'the slot given back' });
-    expect(sem.releases).toEqual(['x']);
+    // Once when it left (withdrawing its place in the line), once for the slot the late answer took.
+    expect(sem.releases).toEqual(['x', 'x']);
     expect(a.granted).toEqual([]);
     expect((await a.client.snapshot()).active_count).toBe(0);
   });

@@ -45,6 +45,11 @@ export class AdmissionQueue {
     return true;
   }
 
+  /** The priority of a waiting execution; undefined when it does not wait. */
+  priorityOf(id: string): Priority | undefined {
+    return this.priorities.get(id);
+  }
+
   /** Whether `id` holds a local slot. */
   isActive(id: string): boolean {
     return this.active.has(id);

@@ -29,14 +29,41 @@ describe('failover', () => {
     const onVictim = ids.filter((id) => victimPartitions.has(partitionOf(id, CLUSTER_PARTITIONS)));
     expect(onVictim.length).toBeGreaterThan(0);
 
+    /** What the cluster looks like now, for a failure message: unfinished executions with their events, queues, owners, logs. */
+    const explain = async (err: unknown, via: typeof a, nodes: Array<typeof a>): Promise<Error> => {
+      const all = await Promise.all(ids.map(async (id) => (await cluster.api(via, `/executions/${id}/result`)).body as { execution_id: string; status: string }));
+      const stuck = await Promise.all(
+        all
+          .filter((r) => !TERMINAL.has(r.status))
+          .map(async ({ execution_id: id, status }) => {
+            const events = (await cluster.api(via, `/executions/${id}/events?limit=100`)).body as Array<{ event_type: string; timestamp: string }>;
+            return `${id} p${partitionOf(id, CLUSTER_PARTITIONS)} ${status}: ${events.map((e) => `${e.event_type}@${e.timestamp.slice(11, 23)}`).join(' ')}`;
+          }),
+      );
+      const queues = await Promise.all(nodes.map(async (n) => `${n.nodeId} queue ${JSON.stringify((await cluster.api(n, '/admin/executions/queue')).body)}`));
+      const view = JSON.stringify((await cluster.api(via, '/admin/cluster/nodes')).body);
+      const logs = cluster.nodes
+        .map((n) => {
+          const ownership = n.output.filter((l) => l.includes('partitions assigned') || l.includes('partitions revoked')).slice(-20);
+          return `--- ${n.nodeId}\n${ownership.join('\n')}\n${n.output.filter((l) => !ownership.includes(l)).slice(-30).join('\n')}`;
+        })
+        .join('\n');
+      return new Error(
+        `${String(err)}\nunfinished:\n${stuck.join('\n')}\nvictim partitions: ${[...victimPartitions].join(',')}\n${queues.join('\n')}\ncluster view: ${view}\n${logs}`,
+      );
+    };
+
     // Wait until the victim is running something, then kill it mid-run.
     await waitFor(
       async () => {
-        const statuses = await Promise.all(onVictim.map(async (id) => (await cluster.api(a, `/executions/${id}/result`)).body.status));
+        const statuses = await Promise.all(onVictim.map(async (id) => (await cluster.api(a, `/executions/${id}/result`)).body.status as string));
+        if (statuses.every((s) => TERMINAL.has(s))) throw new Error('every execution of the victim finished before one was seen running');
         return statuses.includes('running');
       },
-      { timeoutMs: 60_000, intervalMs: 100, message: 'an execution running on the victim' },
-    );
+      { timeoutMs: 90_000, intervalMs: 100, message: 'an execution running on the victim' },
+    ).catch(async (err: unknown) => {
+      throw await explain(err, a, [a, b, victim]);
+    });
     const killedAt = Date.now();
     await cluster.kill(victim);
 
@@ -44,24 +71,15 @@ describe('failover', () => {
     expect(survivors.map((m) => m.nodeId).sort()).toEqual([a.nodeId, b.nodeId].sort());
 
     let firstResumedAt = 0;
-    let last: any[] = [];
     const results = await waitFor(
       async () => {
         const all = await Promise.all(ids.map(async (id) => (await cluster.api(b, `/executions/${id}/result`)).body));
-        last = all;
         if (!firstResumedAt && onVictim.some((id) => TERMINAL.has(all[ids.indexOf(id)].status))) firstResumedAt = Date.now();
         return all.every((r) => TERMINAL.has(r.status)) ? all : null;
       },
       { timeoutMs: 120_000, intervalMs: 500, message: 'every accepted execution to finish' },
-    ).catch((err: unknown) => {
-      const stuck = last.filter((r) => !TERMINAL.has(r.status)).map((r) => `${r.execution_id} p${partitionOf(r.execution_id, CLUSTER_PARTITIONS)} ${r.status}`);
-      const logs = cluster.nodes
-        .map((n) => {
-          const ownership = n.output.filter((l) => l.includes('partitions assigned') || l.includes('partitions revoked')).slice(-20);
-          return `--- ${n.nodeId}\n${ownership.join('\n')}\n${n.output.filter((l) => !ownership.includes(l)).slice(-30).join('\n')}`;
-        })
-        .join('\n');
-      throw new Error(`${String(err)}\nunfinished:\n${stuck.join('\n')}\nvictim partitions: ${[...victimPartitions].join(',')}\n${logs}`);
+    ).catch(async (err: unknown) => {
+      throw await explain(err, b, [a, b]);
     });
     for (const r of results.filter((x) => x.status !== 'completed')) {
       const events = (await cluster.api(b, `/executions/${r.execution_id}/events?limit=1000`)).body as Array<Record<string, unknown>>;

@@ -63,6 +63,51 @@ export function concurrencySemaphoreContract(name: string, make: () => Promise<C
       expect(await sem.held(t0 + 1_600)).toBe(0);
     });
 
+    it('hands a freed slot to the waiter that asked first, not to a newcomer or the node that freed it', async () => {
+      const wait = { rank: 2, holdPlaceMs: 1_000 };
+      for (const h of ['x', 'y']) expect(await sem.acquire(h, 2, LEASE, t0)).toBe(true);
+      expect(await peer.acquire('w1', 2, LEASE, t0 + 1, wait)).toBe(false);
+      expect(await sem.acquire('w2', 2, LEASE, t0 + 2, wait)).toBe(false);
+      expect(await sem.release('x')).toBe(true);
+      // One slot free, two waiters: only the first in line may take it.
+      expect(await sem.acquire('w2', 2, LEASE, t0 + 3, wait)).toBe(false);
+      expect(await sem.acquire('new', 2, LEASE, t0 + 3)).toBe(false);
+      expect(await sem.acquire('later', 2, LEASE, t0 + 3, wait)).toBe(false);
+      expect(await peer.acquire('w1', 2, LEASE, t0 + 4, wait)).toBe(true);
+      expect(await sem.release('y')).toBe(true);
+      expect(await sem.acquire('later', 2, LEASE, t0 + 5, wait)).toBe(false);
+      expect(await sem.acquire('w2', 2, LEASE, t0 + 5, wait)).toBe(true);
+      expect(await sem.held(t0 + 5)).toBe(2);
+    });
+
+    it('orders the line by rank before time, and keeps a place across asks even when the rank changes', async () => {
+      expect(await sem.acquire('busy', 1, LEASE, t0)).toBe(true);
+      expect(await sem.acquire('low', 1, LEASE, t0 + 1, { rank: 5, holdPlaceMs: 1_000 })).toBe(false);
+      expect(await peer.acquire('urgent', 1, LEASE, t0 + 2, { rank: 0, holdPlaceMs: 1_000 })).toBe(false);
+      expect(await sem.acquire('mid', 1, LEASE, t0 + 3, { rank: 3, holdPlaceMs: 1_000 })).toBe(false);
+      await sem.release('busy');
+      expect(await sem.acquire('low', 1, LEASE, t0 + 4, { rank: 5, holdPlaceMs: 1_000 })).toBe(false);
+      expect(await sem.acquire('mid', 1, LEASE, t0 + 4, { rank: 3, holdPlaceMs: 1_000 })).toBe(false);
+      expect(await peer.acquire('urgent', 1, LEASE, t0 + 4, { rank: 0, holdPlaceMs: 1_000 })).toBe(true);
+      await peer.release('urgent');
+      // low moves up to mid's rank; having asked first, it now goes before mid.
+      expect(await sem.acquire('low', 1, LEASE, t0 + 5, { rank: 3, holdPlaceMs: 1_000 })).toBe(true);
+      expect(await sem.acquire('mid', 1, LEASE, t0 + 5, { rank: 3, holdPlaceMs: 1_000 })).toBe(false);
+    });
+
+    it('a waiter that stops asking loses its place after holdPlaceMs; release withdraws one at once', async () => {
+      expect(await sem.acquire('busy', 1, LEASE, t0)).toBe(true);
+      expect(await peer.acquire('gone', 1, LEASE, t0 + 1, { rank: 1, holdPlaceMs: 500 })).toBe(false);
+      expect(await sem.acquire('withdrawn', 1, LEASE, t0 + 2, { rank: 1, holdPlaceMs: 10_000 })).toBe(false);
+      expect(await sem.acquire('patient', 1, LEASE, t0 + 3, { rank: 1, holdPlaceMs: 10_000 })).toBe(false);
+      await sem.release('busy');
+      expect(await sem.acquire('patient', 1, LEASE, t0 + 400, { rank: 1, holdPlaceMs: 10_000 })).toBe(false);
+      expect(await sem.release('withdrawn')).toBe(false);
+      // 'gone' last asked at t0 + 1 with 500 ms to keep its place.
+      expect(await sem.acquire('patient', 1, LEASE, t0 + 500, { rank: 1, holdPlaceMs: 10_000 })).toBe(false);
+      expect(await sem.acquire('patient', 1, LEASE, t0 + 501, { rank: 1, holdPlaceMs: 10_000 })).toBe(true);
+    });
+
     it('expired leases never count, and their slots come back', async () => {
       expect(await sem.acquire('dead-node-exec', 1, 1_000, t0)).toBe(true);
       expect(await peer.acquire('other', 1, 1_000, t0 + 999)).toBe(false);
@@ -179,6 +224,8 @@ export function concurrencySemaphoreContract(name: string, make: () => Promise<C
       await expect(sem.acquire('a', -1, LEASE, t0)).rejects.toThrow(RangeError);
       await expect(sem.acquire('a', 1.5, LEASE, t0)).rejects.toThrow(RangeError);
       await expect(sem.acquire('a', 1, 0, t0)).rejects.toThrow(RangeError);
+      await expect(sem.acquire('a', 1, LEASE, t0, { rank: 10, holdPlaceMs: 1 })).rejects.toThrow(RangeError);
+      await expect(sem.acquire('a', 1, LEASE, t0, { rank: 0, holdPlaceMs: 0 })).rejects.toThrow(RangeError);
       await expect(sem.renew(['a'], 1, Number.NaN)).rejects.toThrow(RangeError);
       expect(await sem.held(t0)).toBe(0);
     });
