@@ -1,7 +1,7 @@
 /**
  * npm run bench:exec — embedded mode, end to end over HTTP: POST /execute until the terminal SSE frame.
- * Prints hello-world latency per language, sustained throughput with concurrent clients and the server's RSS,
- * and the sandbox's own overhead. Figures are printed, not asserted.
+ * Prints hello-world latency per language, live output latency and rate, sustained throughput with concurrent
+ * clients and the server's RSS, and the sandbox's own overhead. Figures are printed, not asserted.
  */
 import { spawn } from 'node:child_process';
 import http from 'node:http';
@@ -149,6 +149,15 @@ async function main(): Promise<void> {
       }
       console.log(`${lang.padEnd(11)} n=${String(times.length).padEnd(4)} p50 ${ms(pct(times, 50)).padEnd(10)} p99 ${ms(pct(times, 99)).padEnd(10)} errors ${errors}`);
     }
+
+    console.log('\n## live output: python print → execution_output frame at an SSE client');
+    const { measureLiveOutput } = await import('./live-output.js');
+    const live = await measureLiveOutput({ base, auth, pythonVersion: version('python') });
+    const { flood } = live;
+    console.log(`print → frame  n=${live.printToFrameMs.length} p50 ${ms(pct(live.printToFrameMs, 50))} p99 ${ms(pct(live.printToFrameMs, 99))}`);
+    console.log(
+      `flood (print as fast as it can, cap ${process.env['SANDBOX_OUTPUT_KB'] ?? 1024} KB): ${flood.frames} frames, ${(flood.bytes / 1024).toFixed(0)} KB in ${flood.seconds.toFixed(2)} s = ${(flood.frames / flood.seconds).toFixed(0)} frames/s${flood.truncated ? ' (cut at the cap)' : ''}; /health/live meanwhile p50 ${ms(pct(live.healthMs, 50))} p99 ${ms(pct(live.healthMs, 99))}`,
+    );
 
     const clients = Number(process.env['BENCH_CLIENTS'] ?? 32);
     const seconds = Number(process.env['BENCH_SECONDS'] ?? 20);

@@ -33,6 +33,8 @@ export class OutputBatcher {
   private readonly cut = { stdout: false, stderr: false };
   private pending: OutputPiece[] = [];
   private pendingBytes = 0;
+  /** Bytes of the last pending piece (kept, not measured again on every push). */
+  private lastBytes = 0;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
 
@@ -89,22 +91,33 @@ export class OutputBatcher {
     const rest = this.pending;
     this.pending = [];
     this.pendingBytes = 0;
+    this.lastBytes = 0;
     return rest;
   }
 
   private add(stream: OutputPiece['stream'], text: string, truncated: boolean): void {
     let rest = text;
+    let restBytes = byteLength(text);
     while (rest) {
       const last = this.pending.at(-1);
       const open = last && last.stream === stream && !last.truncated ? last : undefined;
-      let part = open ? prefixOfBytes(rest, this.flushBytes - byteLength(open.text)) : '';
-      if (open && part) open.text += part;
-      else {
-        part = prefixOfBytes(rest, this.flushBytes);
+      const room = this.flushBytes - (open ? this.lastBytes : 0);
+      const part = restBytes <= room ? rest : prefixOfBytes(rest, room);
+      const partBytes = part === rest ? restBytes : byteLength(part);
+      if (open && part) {
+        open.text += part;
+        this.lastBytes += partBytes;
+      } else if (open) {
+        this.pending.push({ stream, text: '', truncated: false }); // the open piece is full: continue in a new one
+        this.lastBytes = 0;
+        continue;
+      } else {
         this.pending.push({ stream, text: part, truncated: false });
+        this.lastBytes = partBytes;
       }
       rest = rest.slice(part.length);
-      this.pendingBytes += byteLength(part);
+      restBytes -= partBytes;
+      this.pendingBytes += partBytes;
     }
     if (!truncated) return;
     const last = this.pending.at(-1);
@@ -119,6 +132,7 @@ export class OutputBatcher {
     const pieces = this.pending;
     this.pending = [];
     this.pendingBytes = 0;
+    this.lastBytes = 0;
     this.onFlush(pieces);
   }
 }
