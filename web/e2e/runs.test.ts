@@ -55,6 +55,27 @@ describe('runs from the editor', () => {
     });
   }
 
+  it('runs with Ctrl+Enter from the editor', async () => {
+    await page.getByTestId('language').selectOption('python');
+    await setEditorText(page, 'print("by keyboard")');
+    await page.keyboard.press('Control+Enter');
+    await page.getByTestId('result-summary').waitFor({ timeout: 15_000 });
+    expect(await page.getByTestId('output').innerText()).toBe('by keyboard');
+  });
+
+  it('uploads a file (language from its extension) and downloads the script with the right extension', async () => {
+    await page.getByTestId('upload').setInputFiles({ name: 'greet.rb', mimeType: 'text/plain', buffer: Buffer.from('puts "from a file"\n') });
+    await page.waitForFunction(() => (document.querySelector('[data-testid=language]') as HTMLSelectElement).value === 'ruby');
+    expect(await page.getByTestId('script-name').inputValue()).toBe('greet');
+    await page.waitForFunction(() => document.querySelector('.cm-content')?.textContent === 'puts "from a file"');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download').click()]);
+    expect(download.suggestedFilename()).toBe('greet.rb');
+    // Files over 1 MB are refused with a message.
+    await page.getByTestId('upload').setInputFiles({ name: 'big.py', mimeType: 'text/plain', buffer: Buffer.alloc(1024 * 1024 + 1, 97) });
+    await page.getByText('Files over 1 MB cannot be uploaded').waitFor();
+    expect(await page.getByTestId('script-name').inputValue()).toBe('greet');
+  });
+
   it('feeds an interactive program from the input line', async () => {
     await page.getByTestId('language').selectOption('python');
     await setEditorText(page, 'name = input()\nprint("hi", name, flush=True)\nrest = input()\nprint("then", rest)');

@@ -165,6 +165,21 @@ describe('user journey', () => {
     await page.keyboard.press('Escape');
   });
 
+  it('lists notifications on their page and marks them all read, which clears the badge', async () => {
+    await page.getByTestId('nav-notifications').click();
+    await page.getByTestId('notification-item').first().waitFor();
+    expect(await page.getByTestId('notification-item').count()).toBeGreaterThanOrEqual(2);
+    await page.getByTestId('mark-all-read').click();
+    await page.getByTestId('unread-badge').waitFor({ state: 'detached' });
+    expect((await page.evaluate(async () => (await fetch('/api/v1/notifications/unread-count')).json())).unread_count).toBe(0);
+  });
+
+  it('shows a toast for a request the server rejects (422)', async () => {
+    await page.getByTestId('tag-filter').fill('x'.repeat(101));
+    await page.getByTestId('toasts').getByText(/Invalid input/).waitFor();
+    await page.getByTestId('tag-filter').fill('');
+  });
+
   it('lists the runs in the history with a status filter, and opens one with its timeline', async () => {
     await page.getByTestId('nav-history').click();
     await page.waitForURL(/\/history/);
@@ -241,6 +256,21 @@ describe('user journey', () => {
     expect(await page.getByTestId('admin-page').count()).toBe(0);
     const status = await page.evaluate(async () => (await fetch('/api/v1/admin/users/')).status);
     expect(status).toBe(403);
+  });
+
+  it('sends a user whose session ended to the login, and back to the page after signing in again', async () => {
+    await page.goto('/history');
+    await page.getByTestId('history-row').first().waitFor();
+    // The server forgets the session (cookie dropped); the next call answers 401.
+    await page.context().clearCookies({ name: 'access_token' });
+    await page.getByTestId('filter-status').selectOption('completed');
+    await page.waitForURL(/\/login\?next=%2Fhistory/);
+    await page.getByTestId('session-expired').waitFor();
+    await page.getByLabel('Username').fill(USER.username);
+    await page.getByLabel('Password').fill(USER.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(/\/history\?status=completed/);
+    await page.getByTestId('history-row').first().waitFor();
   });
 
   it('signs out: the session cookie is gone and signed-in pages send to the login', async () => {
