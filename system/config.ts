@@ -43,6 +43,8 @@ const EnvSchema = z
     KAFKA_SESSION_TIMEOUT_MS: int(6_000, 6_000, 300_000),
     NODE_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, '1 to 64 letters, digits, dots, dashes or underscores').optional(),
     ADVERTISED_URL: z.url().optional(),
+    OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+    OTEL_METRIC_EXPORT_INTERVAL: z.coerce.number().int().min(100).max(3_600_000).default(15_000),
   })
   .refine((e) => (e.ADMIN_USERNAME === undefined) === (e.ADMIN_PASSWORD === undefined), {
     message: 'set both ADMIN_USERNAME and ADMIN_PASSWORD, or neither',
@@ -103,6 +105,10 @@ export interface Config {
   nodeId: string;
   /** How other nodes and admins reach this node's HTTP server; default http://HOST:PORT. */
   advertisedUrl: string | null;
+  /** OTLP/HTTP collector (`http://collector:4318`): metrics are pushed there too; null: /metrics only. */
+  otlpEndpoint: string | null;
+  /** How often metrics are pushed to the OTLP endpoint (OTEL_METRIC_EXPORT_INTERVAL, ms). */
+  metricExportIntervalMs: number;
 }
 
 /** Thrown when the environment has a bad value; the message names every offending variable. */
@@ -159,5 +165,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         : null,
     nodeId: e.NODE_ID ?? `${os.hostname()}-${process.pid}`,
     advertisedUrl: e.ADVERTISED_URL ?? null,
+    otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT ?? null,
+    metricExportIntervalMs: e.OTEL_METRIC_EXPORT_INTERVAL,
   };
 }

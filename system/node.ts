@@ -9,6 +9,7 @@ import { CrashLedger, DEFAULT_POLICY, SupervisionPolicySchema } from '../actors/
 import { createBwrapSandbox } from '../bridges/sandbox/bwrap.js';
 import { createThreadedBwrapSandbox } from '../bridges/sandbox/threaded.js';
 import { adminClusterRoutes } from '../http/routes/admin-cluster.js';
+import { metricsRoutes } from '../http/routes/metrics.js';
 import { createHttpServer } from '../http/server.js';
 import { loadStaticSite, type StaticSite } from '../http/static.js';
 import { admissionClient } from '../actors/admission/client.js';
@@ -20,6 +21,7 @@ import { EventPublisher } from './events/publisher.js';
 import { TRACEPARENT, withTrace } from './events/trace-context.js';
 import { openInfrastructure, type Infrastructure } from './infrastructure.js';
 import { TOPICS } from './events/topics.js';
+import { createPlatformMetrics } from './telemetry/metrics.js';
 import { createLogger, type Logger } from './log.js';
 import type { DocumentStore } from './ports/document-store.js';
 import type { Consumer } from './ports/event-log.js';
@@ -66,6 +68,12 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     log.warn({ err, execution_id: executionId }, 'live output not stored or not fanned out; the final result still has it'),
   );
   const settings = await openSettings(config, store, log);
+  const metrics = createPlatformMetrics({
+    nodeId: config.nodeId,
+    mode: infra.mode,
+    otlpEndpoint: config.otlpEndpoint ?? undefined,
+    exportIntervalMs: config.metricExportIntervalMs,
+  });
   const policy = SupervisionPolicySchema.parse(DEFAULT_POLICY);
   const crashes = new CrashLedger();
 
@@ -166,7 +174,11 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
         platformComponents = await startAll(platform.components);
         http = createHttpServer({
           ...platform.pipeline,
-          routes: [...platform.routes, adminClusterRoutes({ mode: infra.mode, nodeId: config.nodeId, nodes: () => infra.registry.list() })],
+          routes: [
+            ...platform.routes,
+            adminClusterRoutes({ mode: infra.mode, nodeId: config.nodeId, nodes: () => infra.registry.list() }),
+            metricsRoutes(metrics),
+          ],
           executions: createExecutionService({
             executions,
             events,
@@ -191,11 +203,19 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
             sseMaxBufferedBytes: config.sseMaxBufferedBytes,
           },
         });
+        const server = http;
+        metrics.observe({
+          http: () => server.metrics(),
+          sse: () => server.sseStats(),
+          admission: () => admissionClient(admission!).snapshot(),
+          partitions: () => router!.ownedPartitions(),
+        });
         port = (await http.listen()).port;
       },
       stop: async () => {
         await http?.close();
         await stopAll(platformComponents, 5_000);
+        await metrics.close().catch((err: unknown) => log.warn({ err }, 'metrics exporter did not close cleanly'));
       },
     },
   ];

@@ -1,0 +1,160 @@
+/**
+ * The node's metrics, on the OpenTelemetry SDK: one MeterProvider whose readers are a Prometheus exporter (no
+ * server of its own: GET /metrics asks it for the text) and, when OTEL_EXPORTER_OTLP_ENDPOINT is set, a periodic
+ * OTLP/HTTP exporter. Nothing here runs on the request path: HTTP counts come from the server's own per-route
+ * table (http/metrics.ts) through a MetricProducer at collection time, and everything else is an observable
+ * instrument read from the component that knows the figure.
+ */
+import { ValueType, type Attributes, type Meter } from '@opentelemetry/api';
+import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
+import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  AggregationTemporality,
+  DataPointType,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+  type CollectionResult,
+  type DataPoint,
+  type Histogram,
+  type MetricData,
+  type MetricProducer,
+  type MetricReader,
+} from '@opentelemetry/sdk-metrics';
+import { DURATION_BUCKETS_MS, type RouteStats } from '../../http/metrics.js';
+
+export interface MetricsOptions {
+  nodeId: string;
+  mode: 'embedded' | 'cluster';
+  /** OTLP/HTTP base URL (`…:4318`); metrics are pushed to `<endpoint>/v1/metrics` when set. */
+  otlpEndpoint?: string | undefined;
+  /** How often metrics are pushed over OTLP; default 15 s. */
+  exportIntervalMs?: number;
+}
+
+/** Where the figures come from; each is read when metrics are collected, never before. */
+export interface MetricSources {
+  http(): RouteStats[];
+  sse(): { open: number; bufferedBytes: number };
+  admission(): Promise<{ queue_depth: number; active_count: number; max_concurrent: number }>;
+  partitions(): number[];
+}
+
+export interface PlatformMetrics {
+  readonly meter: Meter;
+  /** Starts reading the sources (once, when the node's parts exist). */
+  observe(sources: MetricSources): void;
+  /** Every metric in the Prometheus text format. */
+  prometheus(): Promise<string>;
+  close(): Promise<void>;
+}
+
+const SCOPE = { name: 'integr8s-ts' };
+const DURATION_BUCKETS_SECONDS = DURATION_BUCKETS_MS.map((ms) => ms / 1000);
+
+/** Creates the node's metrics; `close()` flushes the OTLP exporter, if any. */
+export function createPlatformMetrics(options: MetricsOptions): PlatformMetrics {
+  let sources: MetricSources | null = null;
+  const startTime = hrTime(Date.now());
+  const httpProducer: MetricProducer = {
+    collect: async (): Promise<CollectionResult> => ({
+      resourceMetrics: { resource: resourceFromAttributes({}), scopeMetrics: [{ scope: SCOPE, metrics: sources ? httpMetrics(sources.http(), startTime) : [] }] },
+      errors: [],
+    }),
+  };
+  const prometheus = new PrometheusExporter({ preventServerStart: true, metricProducers: [httpProducer] });
+  const readers: MetricReader[] = [prometheus];
+  if (options.otlpEndpoint) {
+    const exporter = new OTLPMetricExporter({ url: `${options.otlpEndpoint.replace(/\/+$/, '')}/v1/metrics` });
+    readers.push(
+      new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: options.exportIntervalMs ?? 15_000, metricProducers: [httpProducer] }),
+    );
+  }
+  const provider = new MeterProvider({
+    resource: resourceFromAttributes({ 'service.name': 'integr8s-ts', 'service.instance.id': options.nodeId, 'integr8s.mode': options.mode }),
+    readers,
+  });
+  const meter = provider.getMeter(SCOPE.name);
+  const serializer = new PrometheusSerializer();
+
+  return {
+    meter,
+    observe(given) {
+      if (sources) return;
+      sources = given;
+      registerObservables(meter, given);
+    },
+    async prometheus() {
+      const { resourceMetrics } = await prometheus.collect();
+      return serializer.serialize(resourceMetrics);
+    },
+    close: () => provider.shutdown(),
+  };
+}
+
+function registerObservables(meter: Meter, sources: MetricSources): void {
+  const gauge = (name: string, description: string, unit: string, read: () => number | Promise<number>) => {
+    meter.createObservableGauge(name, { description, unit, valueType: ValueType.INT }).addCallback(async (result) => {
+      result.observe(await read());
+    });
+  };
+  gauge('process.memory.rss_bytes', 'Resident set size of the node process', 'By', () => process.memoryUsage.rss());
+  gauge('process.memory.heap_used_bytes', 'V8 heap in use', 'By', () => process.memoryUsage().heapUsed);
+  gauge('sse.sessions.open', 'Open SSE streams on this node', '{stream}', () => sources.sse().open);
+  gauge('sse.buffered_bytes', 'Bytes waiting in SSE stream buffers on this node', 'By', () => sources.sse().bufferedBytes);
+  gauge('cluster.partitions.owned', 'Partitions this node owns', '{partition}', () => sources.partitions().length);
+  const depth = meter.createObservableGauge('executions.queue.depth', { description: 'Executions waiting for a slot on this node', unit: '{execution}' });
+  const active = meter.createObservableGauge('executions.active', { description: 'Executions holding a slot on this node', unit: '{execution}' });
+  const cap = meter.createObservableGauge('executions.max_concurrent', { description: 'The cap on executions running at once', unit: '{execution}' });
+  meter.addBatchObservableCallback(
+    async (result) => {
+      const snap = await sources.admission().catch(() => null);
+      if (!snap) return;
+      result.observe(depth, snap.queue_depth);
+      result.observe(active, snap.active_count);
+      result.observe(cap, snap.max_concurrent);
+    },
+    [depth, active, cap],
+  );
+}
+
+/** The server's per-route table as OTel data: a request counter per status and a duration histogram per route. */
+function httpMetrics(stats: RouteStats[], startTime: [number, number]): MetricData[] {
+  const endTime = hrTime(Date.now());
+  const requests: DataPoint<number>[] = [];
+  const durations: DataPoint<Histogram>[] = [];
+  for (const s of stats) {
+    const route: Attributes = { 'http.request.method': s.method, 'http.route': s.route };
+    for (const [status, count] of Object.entries(s.byStatus)) {
+      requests.push({ startTime, endTime, attributes: { ...route, 'http.response.status_code': Number(status) }, value: count });
+    }
+    if (s.aborted > 0) requests.push({ startTime, endTime, attributes: { ...route, 'http.response.status_code': 0 }, value: s.aborted });
+    // The table's buckets are cumulative (Prometheus style); OTel wants a count per bucket.
+    const counts = s.buckets.map((c, i) => c - (i > 0 ? s.buckets[i - 1]! : 0));
+    durations.push({
+      startTime,
+      endTime,
+      attributes: route,
+      value: { buckets: { boundaries: DURATION_BUCKETS_SECONDS, counts }, sum: s.totalMs / 1000, count: s.count, max: s.maxMs / 1000 },
+    });
+  }
+  return [
+    {
+      descriptor: { name: 'http.server.requests', description: 'HTTP requests answered, by route and status (0: client left)', unit: '{request}', valueType: ValueType.INT },
+      aggregationTemporality: AggregationTemporality.CUMULATIVE,
+      dataPointType: DataPointType.SUM,
+      isMonotonic: true,
+      dataPoints: requests,
+    },
+    {
+      descriptor: { name: 'http.server.request.duration_seconds', description: 'Time from request to last byte, by route', unit: 's', valueType: ValueType.DOUBLE },
+      aggregationTemporality: AggregationTemporality.CUMULATIVE,
+      dataPointType: DataPointType.HISTOGRAM,
+      dataPoints: durations,
+    },
+  ];
+}
+
+function hrTime(ms: number): [number, number] {
+  return [Math.floor(ms / 1000), (ms % 1000) * 1e6];
+}
