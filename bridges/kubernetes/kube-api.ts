@@ -2,8 +2,10 @@
  * The seam between the backend and the Kubernetes API: the few calls it makes, on @kubernetes/client-node.
  * Everything the backend does to a cluster goes through this interface, in one namespace.
  */
-import { PassThrough, Writable } from 'node:stream';
-import { ApiException, Attach, CoreV1Api, KubeConfig, Log, NetworkingV1Api, Watch, type V1ConfigMap, type V1NetworkPolicy, type V1OwnerReference, type V1Pod } from '@kubernetes/client-node';
+import http from 'node:http';
+import https from 'node:https';
+import { PassThrough } from 'node:stream';
+import { ApiException, Attach, CoreV1Api, KubeConfig, NetworkingV1Api, Watch, type V1ConfigMap, type V1NetworkPolicy, type V1OwnerReference, type V1Pod } from '@kubernetes/client-node';
 import { CONTAINER } from './labels.js';
 
 /** One event of a watch, as the API sends it (ERROR carries a Status, e.g. 410 Gone). */
@@ -76,7 +78,6 @@ export function clientNodeApi(kc: KubeConfig, namespace: string): KubeApi {
   const core = kc.makeApiClient(CoreV1Api);
   const net = kc.makeApiClient(NetworkingV1Api);
   const watch = new Watch(kc);
-  const logs = new Log(kc);
   const attach = new Attach(kc);
   return {
     namespace,
@@ -114,30 +115,36 @@ export function clientNodeApi(kc: KubeConfig, namespace: string): KubeApi {
       return () => controller.abort();
     },
     async streamLog(name, follow, onText) {
-      let resolveEnded!: () => void;
-      const ended = new Promise<void>((resolve) => (resolveEnded = resolve));
-      const decoder = new TextDecoder();
-      const sink = new Writable({
-        write(chunk: Buffer, _enc, cb) {
-          onText(decoder.decode(chunk, { stream: true }));
-          cb();
-        },
-        final(cb) {
-          onText(decoder.decode());
-          cb();
-        },
+      // not client-node's Log: it pipes the response into the sink, so a dropped connection never ends the stream
+      const server = kc.getCurrentCluster()?.server;
+      if (!server) throw new Error('no current cluster in the kubeconfig');
+      const url = new URL(`${server}/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(name)}/log`);
+      url.searchParams.set('container', CONTAINER);
+      if (follow) url.searchParams.set('follow', 'true');
+      const opts: https.RequestOptions = {};
+      await kc.applyToHTTPSOptions(opts);
+      const request = url.protocol === 'https:' ? https.request : http.request;
+      return new Promise((resolve, reject) => {
+        const req = request(url, { ...opts, method: 'GET' }, (res) => {
+          if (res.statusCode !== 200) {
+            let body = '';
+            res.setEncoding('utf8');
+            res.on('data', (t: string) => (body += t.slice(0, 4096)));
+            res.on('end', () => reject(Object.assign(new Error(`log of ${name}: HTTP ${res.statusCode}: ${body.slice(0, 500)}`), { statusCode: res.statusCode })));
+            return;
+          }
+          res.setEncoding('utf8');
+          const ended = new Promise<void>((done) => {
+            res.on('end', () => done());
+            res.on('close', () => done());
+            res.on('error', () => done());
+          });
+          res.on('data', (text: string) => onText(text));
+          resolve({ stop: () => req.destroy(), ended });
+        });
+        req.on('error', reject);
+        req.end();
       });
-      sink.on('finish', resolveEnded);
-      sink.on('close', resolveEnded);
-      sink.on('error', resolveEnded);
-      const controller = await logs.log(namespace, name, CONTAINER, sink, { follow });
-      return {
-        stop: () => {
-          controller.abort();
-          sink.destroy();
-        },
-        ended,
-      };
     },
     async attachStdin(name) {
       const input = new PassThrough();
