@@ -3,7 +3,7 @@
  * by playwright-core (one browser per test file, a fresh profile per context). Failing tests leave a
  * screenshot under web-screenshots/failures/.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -28,6 +28,9 @@ export interface BrowserHarness {
 
 /** Builds the SPA if its sources changed, starts a node and launches Chromium (headless, fresh profile). */
 export async function startBrowserHarness(env: Record<string, string> = {}): Promise<BrowserHarness> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`no Chromium at ${CHROMIUM}: install Debian's package (apt-get install -y chromium) or set CHROMIUM_PATH`);
+  }
   await ensureWebBuilt();
   const node = await startTestNode(env);
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });

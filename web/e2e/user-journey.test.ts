@@ -247,6 +247,14 @@ describe('user journey', () => {
     await page.reload();
     await page.locator('.cm-content').waitFor();
     await page.waitForFunction(() => getComputedStyle(document.querySelector('.cm-content')!).fontSize === '20px');
+
+    // Restoring the settings from before the line-numbers change brings the gutter back.
+    await page.getByTestId('nav-settings').click();
+    await page.locator('[data-testid=settings-history] tr', { hasText: 'editor.show_line_numbers' }).getByRole('button').click();
+    await page.getByText('Settings restored').waitFor();
+    expect(await page.getByTestId('line-numbers').isChecked()).toBe(true);
+    await page.getByTestId('nav-editor').click();
+    await page.locator('.cm-lineNumbers').waitFor();
   });
 
   it('keeps a non-admin out of the admin pages, in the app and on the server', async () => {
