@@ -62,6 +62,7 @@ describe('admin pages', () => {
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByText('System settings saved').waitFor();
     expect((await h.node.api('/admin/settings/')).body.password_min_length).toBe(12);
+    await page.getByTestId('settings-audit').locator('td', { hasText: 'password_min_length' }).waitFor();
   });
 
   it('shows the executions queue and the cluster view of this embedded node', async () => {

@@ -189,6 +189,11 @@ describe('user journey', () => {
     expect(statuses.filter((s) => s === 'cancelled')).toHaveLength(1);
     expect(statuses.filter((s) => s === 'completed')).toHaveLength(3);
 
+    // A date range that ended yesterday holds none of today's runs.
+    const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+    await page.getByTestId('filter-to').fill(yesterday);
+    await page.getByText('No executions match.').waitFor();
+    await page.getByTestId('filter-to').fill('');
     await page.getByTestId('filter-status').selectOption('cancelled');
     await page.waitForFunction(() => document.querySelectorAll('[data-testid=history-row]').length === 1);
     expect(page.url()).toMatch(/status=cancelled/);
