@@ -45,10 +45,22 @@ const EnvSchema = z
     ADVERTISED_URL: z.url().optional(),
     OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
     OTEL_METRIC_EXPORT_INTERVAL: z.coerce.number().int().min(100).max(3_600_000).default(15_000),
+    SANDBOX: z.enum(['bwrap', 'kubernetes']).default('bwrap'),
+    KUBECONFIG: z.string().min(1).optional(),
+    KUBERNETES_SERVICE_HOST: z.string().optional(),
+    K8S_NAMESPACE: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'a DNS label: lower-case letters, digits and dashes, at most 63').default('integr8s-executors'),
+    K8S_RUNTIME_CLASS: z.string().regex(/^[a-z0-9]([-.a-z0-9]{0,251}[a-z0-9])?$/, 'a RuntimeClass name (DNS subdomain)').optional(),
+    K8S_IMAGE_PREFIX: z.string().regex(/^\S*$/, 'no spaces: a registry path ending in / (e.g. registry.example.com/integr8s/), or empty').default(''),
+    K8S_HARDEN_NAMESPACE: z.enum(['true', 'false']).default('true'),
   })
   .refine((e) => (e.ADMIN_USERNAME === undefined) === (e.ADMIN_PASSWORD === undefined), {
     message: 'set both ADMIN_USERNAME and ADMIN_PASSWORD, or neither',
     path: ['ADMIN_PASSWORD'],
+  })
+  .superRefine((e, ctx) => {
+    if (e.SANDBOX === 'kubernetes' && !e.KUBECONFIG && !e.KUBERNETES_SERVICE_HOST) {
+      ctx.addIssue({ code: 'custom', path: ['SANDBOX'], message: 'kubernetes needs KUBECONFIG (a kubeconfig file) or to run in a pod (in-cluster config, KUBERNETES_SERVICE_HOST)' });
+    }
   })
   .superRefine((e, ctx) => {
     const cluster = { KAFKA_BROKERS: e.KAFKA_BROKERS, MONGO_URL: e.MONGO_URL, REDIS_URL: e.REDIS_URL };
@@ -59,6 +71,16 @@ const EnvSchema = z
     }
     if (e.SECRET_KEY === undefined) ctx.addIssue({ code: 'custom', path: ['SECRET_KEY'], message: 'cluster mode needs one key shared by every node' });
   });
+
+/** Where and how the Kubernetes sandbox backend runs pods (SANDBOX=kubernetes). */
+export interface KubernetesConfig {
+  /** A kubeconfig file; null: the in-cluster service account. */
+  kubeconfig: string | null;
+  namespace: string;
+  runtimeClassName: string | null;
+  imagePrefix: string;
+  hardenNamespace: boolean;
+}
 
 /** Where a cluster node finds the shared servers. */
 export interface ClusterConfig {
@@ -92,6 +114,8 @@ export interface Config {
   maxAttempts: number;
   /** Host-wide cache shared by nodes and data dirs (the compiled Go standard library). */
   sandboxCacheDir: string;
+  /** Set: code runs in Kubernetes pods; null: in the local bubblewrap sandbox. */
+  kubernetes: KubernetesConfig | null;
   /** Run the sandbox backend in a worker thread (pays off when the main thread, not the CPU, is the limit). */
   sandboxWorkerThread: boolean;
   sseHeartbeatMs: number;
@@ -147,6 +171,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxAttempts: e.SANDBOX_MAX_ATTEMPTS,
     sandboxCacheDir: path.resolve(e.SANDBOX_CACHE_DIR),
     sandboxWorkerThread: e.SANDBOX_WORKER_THREAD === 'true',
+    kubernetes:
+      e.SANDBOX === 'kubernetes'
+        ? {
+            kubeconfig: e.KUBECONFIG ? path.resolve(e.KUBECONFIG) : null,
+            namespace: e.K8S_NAMESPACE,
+            runtimeClassName: e.K8S_RUNTIME_CLASS ?? null,
+            imagePrefix: e.K8S_IMAGE_PREFIX,
+            hardenNamespace: e.K8S_HARDEN_NAMESPACE === 'true',
+          }
+        : null,
     sseHeartbeatMs: e.SSE_HEARTBEAT_SECONDS * 1000,
     sseMaxBufferedBytes: e.SSE_MAX_BUFFER_KB * 1024,
     maxBodyBytes: e.MAX_BODY_MB * 1024 * 1024,

@@ -6,6 +6,7 @@ import type { AdmissionMsg, QueueSnapshot } from '../actors/admission/messages.j
 import { PartitionRouter } from '../actors/partitions/router.js';
 import { createSseBranch } from '../actors/sse-session/opener.js';
 import { CrashLedger, DEFAULT_POLICY, SupervisionPolicySchema } from '../actors/supervision/policy.js';
+import { connectKubernetesSandbox } from '../bridges/kubernetes/connect.js';
 import { createBwrapSandbox } from '../bridges/sandbox/bwrap.js';
 import { createThreadedBwrapSandbox } from '../bridges/sandbox/threaded.js';
 import { adminClusterRoutes } from '../http/routes/admin-cluster.js';
@@ -16,6 +17,7 @@ import { admissionClient } from '../actors/admission/client.js';
 import { buildPlatform, openSettings } from './platform.js';
 import { startAll, stopAll, type Component } from './components.js';
 import type { Config } from './config.js';
+import { isTerminal } from './domain/execution.js';
 import { OutputPublisher } from './events/output-publisher.js';
 import { EventPublisher } from './events/publisher.js';
 import { TRACEPARENT, withTrace } from './events/trace-context.js';
@@ -97,6 +99,18 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     {
       name: 'sandbox',
       start: async () => {
+        if (config.kubernetes) {
+          sandbox = await connectKubernetesSandbox(config.kubernetes, {
+            partitions: config.partitions,
+            cpuMillicores: () => settings.cpuMillicores(),
+            executionLive: async (id) => {
+              const record = await executions.get(id);
+              return record !== null && !isTerminal(record.status);
+            },
+            onError: (err, what) => log.warn({ err, what }, 'kubernetes sandbox'),
+          });
+          return;
+        }
         const options = { workDir: join(config.dataDir, 'sandbox'), fallbackDir: config.sandboxCacheDir, goCacheDir: join(config.sandboxCacheDir, 'go') };
         sandbox = config.sandboxWorkerThread ? await createThreadedBwrapSandbox(options) : await createBwrapSandbox(options);
       },
@@ -142,12 +156,14 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
             topics: [TOPICS.executionCommands],
             onAssigned: async (partitions) => {
               log.info({ partitions }, 'partitions assigned');
+              sandbox!.scope?.([...router!.ownedPartitions(), ...partitions]);
               const recovered = await router!.assigned(partitions);
               if (recovered) log.info({ recovered }, 'recovered unfinished executions');
             },
             onRevoked: (partitions) => {
               log.info({ partitions }, 'partitions revoked');
               router!.revoked(partitions);
+              sandbox!.scope?.(router!.ownedPartitions());
             },
           },
           (record) => withTrace(record.headers[TRACEPARENT], () => router!.route(record)),
