@@ -77,3 +77,11 @@ export async function setEditorText(page: Page, text: string): Promise<void> {
 export async function editorText(page: Page): Promise<string> {
   return page.locator('.cm-content').evaluate((el) => Array.from(el.querySelectorAll('.cm-line')).map((l) => l.textContent ?? '').join('\n'));
 }
+
+/**
+ * The output panel's text, one line per line. Read from the DOM, not with innerText: the panel's blocks use
+ * `content-visibility: auto`, and a block the browser has not laid out yet has no innerText.
+ */
+export async function outputText(page: Page): Promise<string> {
+  return page.getByTestId('output').evaluate((el) => Array.from(el.querySelectorAll('.line')).map((l) => l.textContent ?? '').join('\n'));
+}

@@ -5,7 +5,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_ADMIN } from '../../test/support/session.js';
-import { screenshotOnFailure, setEditorText, startBrowserHarness, type BrowserHarness } from './browser.js';
+import { outputText, screenshotOnFailure, setEditorText, startBrowserHarness, type BrowserHarness } from './browser.js';
 
 let h: BrowserHarness;
 let page: Page;
@@ -51,7 +51,7 @@ describe('runs from the editor', () => {
       await page.getByTestId('run').click();
       await page.getByTestId('result-summary').waitFor({ timeout: 30_000 });
       expect(await page.getByTestId('result-status').textContent()).toBe('completed');
-      expect(await page.getByTestId('output').innerText()).toBe(`hello ${lang}`);
+      expect(await outputText(page)).toBe(`hello ${lang}`);
     });
   }
 
@@ -60,7 +60,7 @@ describe('runs from the editor', () => {
     await setEditorText(page, 'print("by keyboard")');
     await page.keyboard.press('Control+Enter');
     await page.getByTestId('result-summary').waitFor({ timeout: 15_000 });
-    expect(await page.getByTestId('output').innerText()).toBe('by keyboard');
+    expect(await outputText(page)).toBe('by keyboard');
   });
 
   it('uploads a file (language from its extension) and downloads the script with the right extension', async () => {
@@ -74,6 +74,30 @@ describe('runs from the editor', () => {
     await page.getByTestId('upload').setInputFiles({ name: 'big.py', mimeType: 'text/plain', buffer: Buffer.alloc(1024 * 1024 + 1, 97) });
     await page.getByText('Files over 1 MB cannot be uploaded').waitFor();
     expect(await page.getByTestId('script-name').inputValue()).toBe('greet');
+  });
+
+  it('shows a failed run and a timed-out run with their exit code, error type and explanation', async () => {
+    await page.getByTestId('language').selectOption('python');
+    await setEditorText(page, 'import sys\nprint("oops", file=sys.stderr)\nsys.exit(3)');
+    await page.getByTestId('run').click();
+    await page.getByTestId('result-summary').waitFor({ timeout: 15_000 });
+    expect(await page.getByTestId('result-status').textContent()).toBe('failed');
+    expect(await page.getByTestId('exit-code').textContent()).toBe('3');
+    expect(await page.locator('[data-testid=output] .stream-stderr').textContent()).toBe('oops');
+    await page.getByText('The program exited with an error.').waitFor();
+
+    const limits = await h.node.api('/admin/settings/', { method: 'PUT', json: { max_timeout_seconds: 2 } });
+    expect(limits.status).toBe(200);
+    try {
+      await setEditorText(page, 'while True:\n    pass');
+      await page.getByTestId('run').click();
+      await page.getByTestId('result-summary').waitFor({ timeout: 20_000 });
+      expect(await page.getByTestId('result-status').textContent()).toBe('timeout');
+      expect(await page.getByTestId('error-type').textContent()).toBe('timeout');
+      await page.getByText('The program ran past its time limit and was stopped.').waitFor();
+    } finally {
+      await h.node.api('/admin/settings/reset', { method: 'POST' });
+    }
   });
 
   it('feeds an interactive program from the input line', async () => {
@@ -90,7 +114,7 @@ describe('runs from the editor', () => {
     await line.fill('done');
     await page.getByRole('button', { name: 'EOF' }).click();
     await page.getByTestId('result-summary').waitFor({ timeout: 10_000 });
-    expect(await page.getByTestId('output').innerText()).toBe('hi Bob\nthen done');
+    expect(await outputText(page)).toBe('hi Bob\nthen done');
     await page.getByTestId('interactive').uncheck();
   });
 

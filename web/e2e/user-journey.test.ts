@@ -7,7 +7,7 @@
 import type { Page, Request } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { bypassRateLimits } from '../../test/support/session.js';
-import { editorText, screenshotOnFailure, setEditorText, startBrowserHarness, type BrowserHarness } from './browser.js';
+import { editorText, outputText, screenshotOnFailure, setEditorText, startBrowserHarness, type BrowserHarness } from './browser.js';
 
 const USER = { username: 'alice', email: 'alice@example.com', password: 'alice-password-1' };
 
@@ -102,7 +102,7 @@ describe('user journey', () => {
     await runAndWait();
     expect(await page.getByTestId('result-status').textContent()).toBe('completed');
     expect(await page.getByTestId('exit-code').textContent()).toBe('0');
-    expect(await page.getByTestId('output').innerText()).toBe('hello from the browser\n42');
+    expect(await outputText(page)).toBe('hello from the browser\n42');
 
     const csrf = (await page.context().cookies()).find((c) => c.name === 'csrf_token')!.value;
     expect(writes).toHaveLength(1);
@@ -133,7 +133,7 @@ describe('user journey', () => {
     expect(await page.getByTestId('phase').getAttribute('data-phase')).toBe('running');
     expect(await page.getByTestId('result-summary').count()).toBe(0);
     await page.getByTestId('result-summary').waitFor({ timeout: 15_000 });
-    expect(await page.getByTestId('output').innerText()).toBe('red line <b>not bold</b>\nsecond line');
+    expect(await outputText(page)).toBe('red line <b>not bold</b>\nsecond line');
     // Program output never becomes markup.
     expect(await page.locator('[data-testid=output] b').count()).toBe(0);
   });
@@ -147,7 +147,7 @@ describe('user journey', () => {
     await page.getByTestId('result-summary').waitFor({ timeout: 15_000 });
     expect(await page.getByTestId('result-status').textContent()).toBe('cancelled');
     expect(Date.now() - started).toBeLessThan(30_000);
-    expect(await page.getByTestId('output').innerText()).not.toContain('never');
+    expect(await outputText(page)).not.toContain('never');
     const runs = await h.node.api(`/admin/executions/?status=cancelled`);
     expect(runs.body.executions).toHaveLength(1);
   });
