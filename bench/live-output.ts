@@ -3,6 +3,7 @@
  * (the program prints its clock, the client compares with its own: one machine, one clock), and how many output
  * frames per second a program printing as fast as it can sustains, with /health/live's latency meanwhile.
  */
+import { spawn } from 'node:child_process';
 
 /** Where the node is and how to call it as a signed-in client. */
 export interface LiveOutputTarget {
@@ -39,6 +40,37 @@ interface OutputFrame {
   truncated?: boolean;
 }
 
+/**
+ * Polls a URL every 20 ms from a child process (this one is busy reading the flood, which would inflate what it
+ * measures) until stop(); resolves with the latencies in ms.
+ */
+function probeHealth(url: string): { stop(): Promise<number[]> } {
+  const script = `
+    const times = [];
+    let on = true;
+    process.stdin.on('data', () => (on = false)).resume();
+    (async () => {
+      while (on) {
+        const t0 = performance.now();
+        await fetch(${JSON.stringify(url)}).then((r) => r.arrayBuffer());
+        times.push(performance.now() - t0);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      process.stdout.write(JSON.stringify(times), () => process.exit(0));
+    })();`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    async stop() {
+      child.stdin.end('stop\n');
+      await exited;
+      return JSON.parse(out || '[]') as number[];
+    },
+  };
+}
+
 /** Reads an execution's stream to its end, calling `onOutput` with each output frame as it arrives. */
 async function follow(t: LiveOutputTarget, id: string, onOutput: (f: OutputFrame, at: number) => void): Promise<void> {
   const res = await fetch(`${t.base}/events/executions/${id}`, { headers: { ...t.auth, accept: 'text/event-stream' } });
@@ -49,13 +81,12 @@ async function follow(t: LiveOutputTarget, id: string, onOutput: (f: OutputFrame
     buf += decoder.decode(chunk, { stream: true });
     let i: number;
     while ((i = buf.indexOf('\n\n')) >= 0) {
-      const data = buf
-        .slice(0, i)
-        .split('\n')
-        .find((l) => l.startsWith('data: '));
+      const block = buf.slice(0, i);
       buf = buf.slice(i + 2);
-      if (!data) continue;
-      const frame = JSON.parse(data.slice(6)) as OutputFrame;
+      const start = block.indexOf('data: ');
+      if (start < 0) continue;
+      const end = block.indexOf('\n', start);
+      const frame = JSON.parse(block.slice(start + 6, end < 0 ? undefined : end)) as OutputFrame;
       if (frame.event_type === 'execution_output') onOutput(frame, at);
     }
   }
@@ -73,16 +104,7 @@ export async function measureLiveOutput(t: LiveOutputTarget): Promise<LiveOutput
   }
 
   const flood = { frames: 0, bytes: 0, seconds: 0, truncated: false };
-  const healthMs: number[] = [];
-  let flooding = true;
-  const probe = (async () => {
-    while (flooding) {
-      const t0 = performance.now();
-      await fetch(`${t.base}/health/live`).then((r) => r.arrayBuffer());
-      healthMs.push(performance.now() - t0);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  })();
+  const probe = probeHealth(`${t.base}/health/live`);
   const id = await submit(t, 'import time\nt = time.time()\nwhile time.time() - t < 5:\n    print("x" * 99)\n');
   let first = 0;
   let last = 0;
@@ -93,8 +115,7 @@ export async function measureLiveOutput(t: LiveOutputTarget): Promise<LiveOutput
     flood.bytes += Buffer.byteLength(f.text ?? '');
     flood.truncated ||= f.truncated === true;
   });
-  flooding = false;
-  await probe;
+  const healthMs = await probe.stop();
   flood.seconds = Math.max(0.001, (last - first) / 1000);
   return { printToFrameMs, flood, healthMs };
 }
