@@ -1,4 +1,5 @@
-import { query, start as startActorSystem, stop as stopActor, type Ref } from 'nact';
+import { query, start as startActorSystem, type Ref } from 'nact';
+import { stopTree } from '../actors/supervision/stop-tree.js';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnAdmission } from '../actors/admission/admission.actor.js';
@@ -144,7 +145,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
       stop: async () => {
         await drain(queue, config.shutdownGraceMs);
         router?.stopAll();
-        if (system) stopActor(system);
+        if (system) stopTree(system);
       },
     },
     {

@@ -1,4 +1,5 @@
-import { dispatch, spawn, stop, type Ref } from 'nact';
+import { dispatch, spawn, type Ref } from 'nact';
+import { stopDescendants, stopTree } from '../supervision/stop-tree.js';
 import { stampEvent } from '../../system/domain/events.js';
 import { isTerminal, type ExecutionRecord } from '../../system/domain/execution.js';
 import type { ExecutionStore } from '../../system/stores/execution-store.js';
@@ -46,8 +47,8 @@ export function spawnPartition(parent: Ref<unknown>, partition: number, deps: Pa
     const h = hosted.get(id);
     if (!h) return;
     hosted.delete(id);
-    stop(h.saga);
-    stop(h.execution);
+    stopTree(h.saga);
+    stopTree(h.execution);
   };
   /** Hosts the given executions that have no actors yet; returns how many it hosted. */
   const adopt = (self: Ref<PartitionMsg>, ids: string[]): number => {
@@ -128,6 +129,8 @@ export function spawnPartition(parent: Ref<unknown>, partition: number, deps: Pa
         if (child) {
           const id = (child as unknown as { name: string }).name.replace(/^(execution|saga)-/, '');
           dispatch(ctx.self as Ref<PartitionMsg>, { type: 'ChildGaveUp', executionId: id, error: String(err?.message ?? err) });
+          // nact stops the child itself but would strand the child's own children (a saga's sandbox watcher).
+          stopDescendants(child as Ref<unknown>);
           return ctx.stopChild;
         }
         deps.log.error({ partition, error: String(err?.message ?? err), msg: (msg as { type?: string } | undefined)?.type }, 'partition actor failed a message');

@@ -1,4 +1,5 @@
-import { dispatch, query, spawnStateless, stop, type Ref } from 'nact';
+import { dispatch, query, spawnStateless, type Ref } from 'nact';
+import { stopTree } from '../supervision/stop-tree.js';
 import { parseEvent } from '../../system/domain/events.js';
 import type { LogRecord } from '../../system/ports/event-log.js';
 import { isExecutionCommand, type ExecutionCommand, type PartitionMsg, type PartitionView } from './messages.js';
@@ -74,7 +75,7 @@ export class PartitionRouter {
     for (const p of partitions) {
       const ref = this.owned.get(p);
       this.owned.delete(p);
-      if (ref) stop(ref);
+      if (ref) stopTree(ref);
     }
   }
 

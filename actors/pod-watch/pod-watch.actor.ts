@@ -110,6 +110,13 @@ export function spawnPodWatch(parent: Ref<unknown>, props: PodWatchProps): Ref<P
         }
         case 'Exited':
           if (state.status !== 'running') return state;
+          if (msg.outcome.stopped && !state.stopRequested && !state.timedOut) {
+            // Stopped, but not by this watcher: an earlier watcher of the same run let it go (its partition was
+            // revoked). That ending says nothing about the program, so the run counts as lost and is run again.
+            ended();
+            dispatch(report, { type: 'SandboxLost' });
+            return { status: 'idle', stopRequested: false };
+          }
           flushOutput(batcher?.finish(msg.outcome) ?? []);
           dispatch(report, {
             type: 'SandboxExited',

@@ -219,7 +219,9 @@ class BwrapSandbox implements Sandbox {
   }
 
   async reattach(handle: SandboxHandle): Promise<SandboxHandle | null> {
-    return handle.backend === BWRAP_BACKEND && this.runs.has(handle.id) ? handle : null;
+    // A run being stopped (its previous watcher passivated) is as good as gone: the caller runs the script again.
+    const run = handle.backend === BWRAP_BACKEND ? this.runs.get(handle.id) : undefined;
+    return run && !run.stopRequested ? handle : null;
   }
 
   async ready(): Promise<{ ok: boolean; detail: string }> {

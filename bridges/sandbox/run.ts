@@ -148,6 +148,11 @@ export class BwrapRun {
     }
   }
 
+  /** True once stop() was called: the run is ending or has ended by it. */
+  get stopRequested(): boolean {
+    return this.stopped;
+  }
+
   /** Ends the run now (idempotent); resolves once it has ended. */
   async stop(): Promise<void> {
     if (!this.ended) {
