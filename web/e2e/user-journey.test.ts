@@ -162,7 +162,11 @@ describe('user journey', () => {
     await page.waitForFunction((n) => Number(document.querySelector('[data-testid=unread-badge]')?.textContent) > n, before, { timeout: 10_000 });
     await page.getByTestId('bell').click();
     await expect(page.getByTestId('bell-item').first().textContent()).resolves.toMatch(/\S/);
-    await page.keyboard.press('Escape');
+    // Opening the newest notification shows the run it is about.
+    await page.getByTestId('bell-item').first().click();
+    await page.waitForURL(/\/history\/[^/?]+$/);
+    await page.getByTestId('result-summary').waitFor();
+    expect(await outputText(page)).toBe('one more');
   });
 
   it('lists notifications on their page and marks them all read, which clears the badge', async () => {
