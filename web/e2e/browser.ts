@@ -13,6 +13,8 @@ import { ensureWebBuilt } from '../scripts/build.js';
 /** Where Debian installs Chromium (.ci/run installs the package). */
 export const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+/** Small /dev/shm on CI machines crashes tabs; /tmp is used instead. */
+const EXTRA_ARGS = ['--disable-dev-shm-usage'];
 export const FAILURE_DIR = fileURLToPath(new URL('../../web-screenshots/failures/', import.meta.url));
 
 /** A platform node with the SPA and a browser pointed at it. */
@@ -33,7 +35,7 @@ export async function startBrowserHarness(env: Record<string, string> = {}): Pro
   }
   await ensureWebBuilt();
   const node = await startTestNode(env);
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...ARGS, ...EXTRA_ARGS] });
   const origin = node.base.replace(/\/api\/v1$/, '');
   const contexts: BrowserContext[] = [];
   return {
