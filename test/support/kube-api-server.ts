@@ -15,6 +15,16 @@ import { WebSocketServer } from 'ws';
 import { parseSelector } from './kube-label-selector.js';
 
 type Resource = 'pods' | 'configmaps' | 'networkpolicies' | 'namespaces';
+
+/** What an authorizer is asked about one request, in RBAC terms. */
+export interface RequestAttributes {
+  verb: 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete';
+  apiGroup: string;
+  resource: string;
+  subresource: string;
+  namespace: string;
+  name: string;
+}
 /** A stored object: any Kubernetes object as JSON. */
 export type KObject = { apiVersion?: string; kind?: string; metadata: Record<string, unknown> & { name: string; namespace?: string; labels?: Record<string, string>; resourceVersion?: string } } & Record<string, unknown>;
 type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -64,6 +74,10 @@ export class KubeApiServer {
   onPodCreated: (pod: V1Pod) => void = () => {};
   /** Called after a pod is deleted through the API. */
   onPodDeleted: (pod: V1Pod) => void = () => {};
+  /** Decides each request (RBAC); denied ones get 403. Default: allow all. */
+  authorize: (a: RequestAttributes) => boolean = () => true;
+  /** Requests the authorizer denied. */
+  readonly denied: RequestAttributes[] = [];
   /** Where attached stdin goes; null refuses the attach. */
   onAttach: (ns: string, name: string) => Writable | null = () => null;
   url = '';
@@ -206,6 +220,11 @@ export class KubeApiServer {
       failure.times--;
       return this.status(res, failure.code, 'injected failure');
     }
+    const attrs = attributesOf(method, url);
+    if (attrs && !this.authorize(attrs)) {
+      this.denied.push(attrs);
+      return this.status(res, 403, `forbidden: cannot ${attrs.verb} ${attrs.resource}${attrs.subresource ? `/${attrs.subresource}` : ''}`, 'Forbidden');
+    }
     const body = method === 'POST' || method === 'PUT' || method === 'PATCH' ? await readJson(req) : undefined;
     let m: RegExpExecArray | null;
     try {
@@ -315,6 +334,12 @@ export class KubeApiServer {
     const url = new URL(req.url ?? '/', 'http://x');
     this.requests.push(`UPGRADE ${url.pathname}${url.search}`);
     const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/attach$/.exec(url.pathname);
+    const attrs: RequestAttributes | null = m ? { verb: 'create', apiGroup: '', resource: 'pods', subresource: 'attach', namespace: m[1]!, name: m[2]! } : null;
+    if (attrs && !this.authorize(attrs)) {
+      this.denied.push(attrs);
+      socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
+      return;
+    }
     const target = m ? this.onAttach(m[1]!, m[2]!) : null;
     if (!target) {
       socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
@@ -341,6 +366,17 @@ export class KubeApiServer {
   private status(res: ServerResponse, code: number, message: string, reason = 'Failure'): void {
     this.json(res, code, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
   }
+}
+
+/** The RBAC attributes of a REST request (null for paths this server does not serve). */
+function attributesOf(method: string, url: URL): RequestAttributes | null {
+  const m = /^\/(?:api\/v1|apis\/([^/]+)\/v1)\/namespaces\/([^/]+)(?:\/([^/]+)(?:\/([^/]+)(?:\/([^/]+))?)?)?$/.exec(url.pathname);
+  if (!m) return null;
+  const [, group = '', ns, resource, name = '', sub = ''] = m;
+  const verbs: Record<string, RequestAttributes['verb']> = { POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' };
+  const verb = verbs[method] ?? (url.searchParams.get('watch') === 'true' ? 'watch' : name || !resource ? 'get' : 'list');
+  if (!resource) return { verb, apiGroup: '', resource: 'namespaces', subresource: '', namespace: '', name: ns! };
+  return { verb, apiGroup: group, resource, subresource: sub, namespace: ns!, name };
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
