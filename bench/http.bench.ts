@@ -39,6 +39,8 @@ const BENCH_RULE = { endpoint_pattern: '^/api/v1/', group: 'bench', requests: 1_
 interface Figures {
   rps: number;
   p99Ms: number;
+  /** CPU time the bench process (all three servers live in it; wrk does not) spent per request during the run. */
+  cpuUsPerRequest: number;
 }
 type Tool = { kind: 'wrk' } | { kind: 'autocannon'; bin: string };
 
@@ -65,22 +67,27 @@ const toMs = (value: string, unit: string) => Number(value) * ({ us: 0.001, ms: 
 async function load(tool: Tool, url: string, seconds: number, headers: Record<string, string>): Promise<Figures> {
   if (tool.kind === 'wrk') {
     const h = Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
+    const cpu = process.cpuUsage();
     const out = await run('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', ...h, url]);
+    const used = process.cpuUsage(cpu);
+    const requests = /(\d+) requests in/.exec(out);
     const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
     const p99 = /^\s+99%\s+([\d.]+)(us|ms|s)\s*$/m.exec(out);
     const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(out);
     if (!rps || !p99) throw new Error(`cannot read wrk output:\n${out}`);
     if (non2xx) throw new Error(`${non2xx[1]} non-2xx responses from ${url}`);
-    return { rps: Number(rps[1]), p99Ms: toMs(p99[1]!, p99[2]!) };
+    return { rps: Number(rps[1]), p99Ms: toMs(p99[1]!, p99[2]!), cpuUsPerRequest: (used.user + used.system) / Number(requests?.[1] ?? Number.NaN) };
   }
   const h = Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}=${v}`]);
+  const cpu = process.cpuUsage();
   const out = JSON.parse(await run(tool.bin, ['-c', String(CONNECTIONS), '-d', String(seconds), '-j', ...h, url])) as {
-    requests: { average: number };
+    requests: { average: number; total: number };
     latency: { p99: number };
     non2xx: number;
   };
   if (out.non2xx) throw new Error(`${out.non2xx} non-2xx responses from ${url}`);
-  return { rps: out.requests.average, p99Ms: out.latency.p99 };
+  const used = process.cpuUsage(cpu);
+  return { rps: out.requests.average, p99Ms: out.latency.p99, cpuUsPerRequest: (used.user + used.system) / out.requests.total };
 }
 
 /** The same work as our routes, on Fastify with no plugins: resolve the caller, validate the query, call the service. */
@@ -129,8 +136,11 @@ function startBareUws(s: HttpStack, resolve: CallerResolver, live: () => unknown
   );
 }
 
-const fmt = (f: Figures) => `${f.rps.toFixed(0).padStart(8)} req/s   p99 ${f.p99Ms.toFixed(2).padStart(7)} ms`;
+const fmt = (f: Figures) =>
+  `${f.rps.toFixed(0).padStart(8)} req/s   p99 ${f.p99Ms.toFixed(2).padStart(7)} ms   ${f.cpuUsPerRequest.toFixed(1).padStart(6)} µs CPU/request`;
 const ratio = (a: Figures, b: Figures) => a.rps / b.rps;
+/** How many requests one CPU-second serves, relative: the ratio least disturbed by other load on the machine. */
+const cpuRatio = (a: Figures, b: Figures) => b.cpuUsPerRequest / a.cpuUsPerRequest;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
@@ -188,7 +198,7 @@ async function main(): Promise<void> {
     }
     results[label] = {};
     for (const [name, figures] of Object.entries(runs)) {
-      const f = { rps: median(figures.map((x) => x.rps)), p99Ms: median(figures.map((x) => x.p99Ms)) };
+      const f = { rps: median(figures.map((x) => x.rps)), p99Ms: median(figures.map((x) => x.p99Ms)), cpuUsPerRequest: median(figures.map((x) => x.cpuUsPerRequest)) };
       results[label]![name] = f;
       const spread = `rps ${Math.min(...figures.map((x) => x.rps)).toFixed(0)}–${Math.max(...figures.map((x) => x.rps)).toFixed(0)}`;
       console.log(`${name.padEnd(28)} ${fmt(f)}   (${spread})`);
@@ -206,6 +216,16 @@ async function main(): Promise<void> {
   console.log('\n## ratios (requests/s)');
   for (const [name, value, target] of targets) {
     console.log(`${name.padEnd(38)} ${value.toFixed(2)}${target ? `   target ≥ ${target}  ${value >= target ? 'met' : 'MISSED'}` : ''}`);
+  }
+  // Requests/s swing with whatever else the machine runs; CPU per request barely does.
+  const cpuTargets: Array<[string, number, number]> = [
+    ['health/live: ours / bare uWS', cpuRatio(liveRes[ours!]!, liveRes[raw!]!), 0.7],
+    ['health/live: ours / Fastify', cpuRatio(liveRes[ours!]!, liveRes[fast!]!), 1.8],
+    ['authenticated read: ours / Fastify', cpuRatio(readRes[ours!]!, readRes[fast!]!), 1.5],
+  ];
+  console.log('\n## ratios (requests per CPU-second: inverse of CPU per request)');
+  for (const [name, value, target] of cpuTargets) {
+    console.log(`${name.padEnd(38)} ${value.toFixed(2)}   target ≥ ${target}  ${value >= target ? 'met' : 'MISSED'}`);
   }
 
   // Let wrk's last connections finish before the store closes under them.

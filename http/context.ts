@@ -27,7 +27,7 @@ export class HttpContext {
   readonly path: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: BodyReader;
-  readonly ip: string;
+  private remoteAddress: string | undefined;
   private readonly rawQuery: string;
   private parsedQuery: URLSearchParams | null = null;
   readonly startedAt = performance.now();
@@ -52,16 +52,28 @@ export class HttpContext {
     this.method = req.getMethod().toUpperCase();
     this.path = req.getUrl();
     this.rawQuery = req.getQuery() ?? '';
-    // No prototype: a header named __proto__ or constructor stays plain data.
-    const headers = Object.create(null) as Record<string, string>;
+    // No inherited properties: a header named __proto__ or constructor stays plain data.
+    const headers = new HeaderTable() as Record<string, string>;
     req.forEach((name, value) => {
       const prior = headers[name];
       headers[name] = prior === undefined ? value : `${prior}${name === 'cookie' ? '; ' : ', '}${value}`;
     });
     this.headers = headers;
-    this.ip = Buffer.from(res.getRemoteAddressAsText()).toString();
     const declared = Number(headers['content-length'] ?? '0');
     this.body = new BodyReader(res, declared > 0 || headers['transfer-encoding'] !== undefined);
+  }
+
+  /**
+   * The client's address, read on first use: uWS's address call costs more than the rest of a small request, and
+   * most requests (a signed-in user, a route without an anonymous rate limit) never need it. Read it before the
+   * response ends (uWS discards the response then); a late first read answers ''.
+   */
+  get ip(): string {
+    if (this.remoteAddress === undefined) {
+      if (this.phase === 'done' || this.wasAborted) return '';
+      this.remoteAddress = Buffer.from(this.res.getRemoteAddressAsText()).toString();
+    }
+    return this.remoteAddress;
   }
 
   /** The query string, parsed on first use. */
@@ -180,16 +192,29 @@ export class HttpContext {
     this.cookies.push(serialized);
   }
 
-  /** Writes the pipeline's headers, then `extra` (which wins on a clash, names compared lower-case), then cookies. */
+  /**
+   * Writes the pipeline's headers, then `extra` (which wins on a clash, names compared lower-case), then cookies.
+   * All of them go out in one uWS call: uWS writes `name: value` plus CRLF as given, so the other lines ride in the
+   * first header's value. That is also why every value is cleared of CR and LF here: no value can start a line.
+   */
   private writeHeaders(extra: Record<string, string>): void {
-    const res = this.res;
     const own: Record<string, string> = {};
     for (const name in extra) own[name.toLowerCase()] = extra[name]!;
     // The client is still sending a body we will not read: ask it to stop and not reuse the connection.
     if (this.body.unfinished) own['connection'] = 'close';
-    for (const [name, value] of this.responseHeaders) if (own[name] === undefined) res.writeHeader(name, value);
-    for (const name in own) res.writeHeader(name, own[name]!);
-    for (const cookie of this.cookies) res.writeHeader('set-cookie', cookie);
+    let first: string | undefined;
+    let value = '';
+    const add = (name: string, raw: string) => {
+      const line = raw.includes('\r') || raw.includes('\n') ? raw.replace(/[\r\n]+/g, ' ') : raw;
+      if (first === undefined) {
+        first = name;
+        value = line;
+      } else value += `\r\n${name}: ${line}`;
+    };
+    for (const [name, v] of this.responseHeaders) if (own[name] === undefined) add(name, v);
+    for (const name in own) add(name, own[name]!);
+    for (const cookie of this.cookies) add('set-cookie', cookie);
+    if (first !== undefined) this.res.writeHeader(first, value);
   }
 
   private handleAbort(): void {
@@ -209,6 +234,13 @@ export class HttpContext {
     for (const listener of listeners) listener(outcome);
   }
 }
+
+/**
+ * Request headers by lower-case name. Instances have nothing to inherit (the prototype has no prototype), and unlike
+ * Object.create(null) objects, which V8 keeps in slow dictionary mode, they get fast properties.
+ */
+const HeaderTable = function HeaderTable() {} as unknown as new () => object;
+HeaderTable.prototype = Object.create(null);
 
 const statusLines = new Map<number, string>();
 

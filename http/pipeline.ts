@@ -9,6 +9,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import { AppError, errors } from '../system/domain/errors.js';
+import { callerOf } from '../system/services/accounts.js';
 import type { Caller } from '../system/services/types.js';
 import type { HttpContext } from './context.js';
 import { MethodNotAllowedError, sendError } from './errors.js';
@@ -23,7 +24,7 @@ export interface Step {
 }
 
 /** Turns request credentials into a Caller; throws Unauthenticated for bad credentials. */
-export type CallerResolver = (request: { headers: Readonly<Record<string, string>>; ip: string }) => Caller | Promise<Caller>;
+export type CallerResolver = (request: { readonly headers: Readonly<Record<string, string>>; readonly ip: string }) => Caller | Promise<Caller>;
 
 /** Proves a CSRF token belongs to the session carried by the access_token cookie. */
 export interface CsrfVerifier {
@@ -106,7 +107,7 @@ function runFrom(first: number, steps: readonly Step[], ctx: HttpContext, log: H
 const DONE: Promise<void> = Promise.resolve();
 
 /** The caller when no credentials are understood yet: anonymous, keyed by address. */
-export const anonymousCaller: CallerResolver = ({ ip }) => ({ userId: null, role: 'anonymous', ip });
+export const anonymousCaller: CallerResolver = (request) => callerOf(request, null, 'anonymous');
 
 function securityHeaders(ctx: HttpContext): void {
   const h = ctx.responseHeaders;
@@ -155,7 +156,8 @@ function requestSize(maxBytes: number, log: HttpLogger): Step['run'] {
 
 function auth(resolve: CallerResolver): Step['run'] {
   return (ctx) => {
-    const caller = resolve({ headers: ctx.headers, ip: ctx.ip });
+    // The address stays unread until something needs it (see HttpContext.ip).
+    const caller = resolve(ctx);
     if (!(caller instanceof Promise)) {
       ctx.caller = caller;
       return;

@@ -53,6 +53,8 @@ export class Router {
   private routes: Route[] = [];
   /** Routes without parameters by `METHOD /joined/segments`: most requests are found here without a scan. */
   private readonly fixed = new Map<string, Route>();
+  /** Routes without parameters by `METHOD path` exactly as registered: most requests match here without splitting. */
+  private readonly exact = new Map<string, RouteMatch>();
 
   /** Adds a route; registering the same method and shape twice is a programming error. */
   add(method: string, pattern: string, handler: Handler, doc?: RouteDoc): this {
@@ -64,7 +66,10 @@ export class Router {
     }
     const route: Route = { method: upper, pattern, segments, handler, doc };
     this.routes.push(route);
-    if (segments.every((seg) => seg.kind === 'static')) this.fixed.set(`${upper} ${shape}`, route);
+    if (segments.every((seg) => seg.kind === 'static')) {
+      this.fixed.set(`${upper} ${shape}`, route);
+      this.exact.set(`${upper} ${pattern}`, { kind: 'found', pattern, handler, params: NO_PARAMS });
+    }
     this.routes.sort((a, b) => compareSpecificity(a.segments, b.segments));
     return this;
   }
@@ -101,6 +106,8 @@ export class Router {
 
   /** Finds the route for a request; tells 404 (no such path) from 405 (path exists, other methods). */
   match(method: string, path: string): RouteMatch {
+    const hit = this.exact.get(`${method} ${path}`);
+    if (hit) return hit;
     const parts = splitPath(path);
     if (!parts) return { kind: 'not_found' };
     const upper = method.toUpperCase();
@@ -170,3 +177,5 @@ function matchSegments(segments: Segment[], parts: string[]): Record<string, str
   }
   return params;
 }
+
+const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});

@@ -172,14 +172,29 @@ export class AccountService {
 export function createCallerResolver(
   accounts: AccountService,
 ): (request: { headers: Readonly<Record<string, string>>; ip: string }) => Caller | Promise<Caller> {
-  return ({ headers, ip }) => {
-    const token = cookieValue(headers['cookie'], ACCESS_COOKIE);
+  return (request) => {
+    const token = cookieValue(request.headers['cookie'], ACCESS_COOKIE);
     // No session cookie: anonymous at once, without a promise.
-    if (token === undefined) return { userId: null, role: 'anonymous', ip };
-    return accounts.sessionUser(token).then((found) =>
-      found ? { userId: found.user.userId, role: found.user.role, ip } : { userId: null, role: 'anonymous', ip },
-    );
+    if (token === undefined) return callerOf(request, null, 'anonymous');
+    return accounts.sessionUser(token).then((found) => (found ? callerOf(request, found.user.userId, found.user.role) : callerOf(request, null, 'anonymous')));
   };
+}
+
+/** A caller whose address is read from the request only if something asks for it. */
+export function callerOf(request: { readonly ip: string }, userId: string | null, role: Caller['role']): Caller {
+  return new RequestCaller(request, userId, role);
+}
+
+class RequestCaller implements Caller {
+  constructor(
+    private readonly request: { readonly ip: string },
+    readonly userId: string | null,
+    readonly role: Caller['role'],
+  ) {}
+
+  get ip(): string {
+    return this.request.ip;
+  }
 }
 
 /** The CSRF step's verifier: the token must be bound to the session of the access token (constant-time). */
