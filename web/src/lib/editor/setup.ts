@@ -15,7 +15,7 @@ import {
   lineNumbers,
 } from '@codemirror/view';
 import type { EditorSettings } from '../api/types';
-import { languageInfo } from './languages';
+import { languageMode } from './modes';
 
 /** Everything settings and the language picker reconfigure. */
 export const compartments = {
@@ -29,7 +29,7 @@ export const compartments = {
 
 /** The editor's language mode for an API `lang` (plain text for an unknown one). */
 export function languageExtension(lang: string): Extension {
-  return languageInfo(lang)?.mode() ?? [];
+  return languageMode(lang);
 }
 
 export function themeExtension(dark: boolean): Extension {
