@@ -85,6 +85,11 @@ export class PodRun {
     return this.done;
   }
 
+  /** Resolves true once the container runs, false if the run ended before (then see outcome). */
+  started(): Promise<boolean> {
+    return this.runningOnce;
+  }
+
   /** Live output from now on; returns the unsubscribe function. */
   subscribe(listener: (chunk: OutputChunk) => void): () => void {
     this.listeners.add(listener);

@@ -26,8 +26,22 @@ beforeEach(async () => {
 });
 afterEach(async () => cluster.close());
 
-const start = (over: { executionId?: string; userId?: string } = {}) =>
-  sb.start({ executionId: over.executionId ?? `exec-${++n}`, lang: 'python', langVersion: '3.11', script: 'print("hi")', limits: resolveLimits({ cpuMs: 2000 }), userId: over.userId ?? 'u1' });
+/** Starts a run and waits for its pod; `started` settles once the test has made the pod run (or fail). */
+const launch = async (over: { executionId?: string; userId?: string } = {}, on = sb) => {
+  const before = new Set(cluster.server.list('pods', NS).map((p) => p.metadata.name));
+  const executionId = over.executionId ?? `exec-${++n}`;
+  const started = on.start({ executionId, lang: 'python', langVersion: '3.11', script: 'print("hi")', limits: resolveLimits({ cpuMs: 2000 }), userId: over.userId ?? 'u1' });
+  started.catch(() => {});
+  const name = await waitFor(() => cluster.server.list('pods', NS).map((p) => p.metadata.name).find((x) => !before.has(x)), { message: 'pod created' });
+  const h: SandboxHandle = { backend: 'kubernetes', id: name, executionId, startedAt: '' };
+  return { h, started };
+};
+/** Starts a run and makes its pod run, as the kubelet would; resolves with the handle start() returned. */
+const start = async (over: { executionId?: string; userId?: string } = {}): Promise<SandboxHandle> => {
+  const { h, started } = await launch(over);
+  running(h);
+  return started;
+};
 const podOf = (h: SandboxHandle) => cluster.server.get('pods', NS, h.id) as unknown as V1Pod | undefined;
 const keyOf = (h: SandboxHandle) => podOf(h)!.spec!.containers[0]!.env!.find((e) => e.name === FRAME_KEY_ENV)!.value!;
 const container = (state: V1ContainerStatus['state']): V1ContainerStatus[] => [{ name: 'run', image: 'i', imageID: '', ready: true, restartCount: 0, state }];
@@ -71,12 +85,23 @@ describe('Kubernetes backend: what it creates', () => {
 
   it('a pod the API refuses is a SandboxFault, and its ConfigMap is removed', async () => {
     cluster.server.failNext('POST', /\/pods$/, 500);
-    await expect(start()).rejects.toBeInstanceOf(SandboxFault);
+    await expect(sb.start({ executionId: 'refused', lang: 'python', langVersion: '3.11', script: 'print(1)', limits: resolveLimits() })).rejects.toBeInstanceOf(SandboxFault);
     expect(cluster.server.list('configmaps', NS)).toEqual([]);
   });
 });
 
 describe('Kubernetes backend: pod phases to outcomes', () => {
+  it('start() returns once the container runs, not when the pod is created (scheduling and pulls are not wall time)', async () => {
+    const { h, started } = await launch();
+    let returned = false;
+    void started.then(() => (returned = true));
+    setStatus(h, { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'True' }], containerStatuses: container({ waiting: { reason: 'ContainerCreating' } }) });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(returned).toBe(false);
+    running(h);
+    expect((await started).id).toBe(h.id);
+  });
+
   it('a run that succeeds: live output, outcome from the exit report, pod and ConfigMap deleted', async () => {
     const h = await start();
     const chunks: OutputChunk[] = [];
@@ -101,13 +126,12 @@ describe('Kubernetes backend: pod phases to outcomes', () => {
   });
 
   it('reads the log after the end when the pod ended before it was seen running', async () => {
-    const h = await start();
-    const outcome = sb.watch(h);
+    const { h, started } = await launch();
     // Running and Succeeded land in one go: the log is read once, complete
     cluster.server.setPodStatus(NS, h.id, { phase: 'Running', containerStatuses: container({ running: {} }) });
     frames(h, 0, ['o', 'quick\n'], ['x', JSON.stringify(REPORT)]);
     ended(h, 'Succeeded', 0);
-    expect((await outcome).stdout).toBe('quick\n');
+    expect((await sb.watch(await started)).stdout).toBe('quick\n');
   });
 
   it('OOMKilled ends with the memory limit and keeps the output so far', async () => {
@@ -135,18 +159,18 @@ describe('Kubernetes backend: pod phases to outcomes', () => {
   });
 
   it('image pull errors are our fault: a SandboxFault, and the pod is removed', async () => {
-    const h = await start();
-    const outcome = sb.watch(h);
+    const { h, started } = await launch();
+    setStatus(h, { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'True' }], containerStatuses: container({ waiting: { reason: 'ContainerCreating' } }) });
     setStatus(h, { phase: 'Pending', containerStatuses: [{ name: 'run', image: 'i', imageID: '', ready: false, restartCount: 0, state: { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image' } } }] });
-    await expect(outcome).rejects.toThrow(/ImagePullBackOff/);
-    await expect(outcome).rejects.toBeInstanceOf(SandboxFault);
+    await expect(started).rejects.toThrow(/ImagePullBackOff/);
+    await expect(started).rejects.toBeInstanceOf(SandboxFault);
     await gone(h);
   });
 
   it('a pod that never starts is a SandboxFault after the start timeout', async () => {
     const quick = await cluster.sandbox({ startTimeoutMs: 300 });
-    const h = await quick.start({ executionId: 'never', lang: 'bash', langVersion: '5.2', script: 'true', limits: resolveLimits() });
-    await expect(quick.watch(h)).rejects.toThrow(/did not start within 300 ms/);
+    const { h, started } = await launch({}, quick);
+    await expect(started).rejects.toThrow(/did not start within 300 ms/);
     await gone(h);
   });
 

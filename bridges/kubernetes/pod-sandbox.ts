@@ -155,6 +155,12 @@ class PodSandbox implements KubernetesSandbox {
       await Promise.all([this.o.api.deletePod(name).catch(() => false), this.o.api.deleteConfigMap(name).catch(() => false)]);
       throw new SandboxFault(`cannot create pod ${name}: ${String(err instanceof Error ? err.message : err)}`, { cause: err });
     }
+    // the port's start() returns once the program runs: scheduling and image pulls are not the program's wall time
+    if (!(await run.started())) {
+      await run.outcome.catch((err: unknown) => {
+        throw err instanceof SandboxFault ? err : new SandboxFault(String(err), { cause: err });
+      });
+    }
     return handle;
   }
 
