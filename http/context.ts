@@ -33,6 +33,8 @@ export class HttpContext {
   readonly startedAt = performance.now();
   /** Headers pipeline steps add to whatever response goes out (lower-case names). */
   readonly responseHeaders = new Map<string, string>();
+  /** Fixed headers every response carries; any of them set in `responseHeaders` or by the response itself wins. */
+  baseHeaders: HeaderBlock | null = null;
   private readonly cookies: string[] = [];
   /** Path parameters of the matched route. */
   params: Readonly<Record<string, string>> = {};
@@ -211,6 +213,15 @@ export class HttpContext {
         value = line;
       } else value += `\r\n${name}: ${line}`;
     };
+    const base = this.baseHeaders;
+    if (base) {
+      if (base.names.some((name) => own[name] !== undefined || this.responseHeaders.has(name))) {
+        for (const name of base.names) if (own[name] === undefined && !this.responseHeaders.has(name)) add(name, base.values[name]!);
+      } else {
+        first = base.firstName;
+        value = base.rest;
+      }
+    }
     for (const [name, v] of this.responseHeaders) if (own[name] === undefined) add(name, v);
     for (const name in own) add(name, own[name]!);
     for (const cookie of this.cookies) add('set-cookie', cookie);
@@ -232,6 +243,21 @@ export class HttpContext {
     this.finishListeners = [];
     this.abortListeners = [];
     for (const listener of listeners) listener(outcome);
+  }
+}
+
+/** Constant response headers prepared once as the text of a single uWS header call (see writeHeaders). */
+export class HeaderBlock {
+  readonly names: readonly string[];
+  readonly firstName: string;
+  readonly rest: string;
+
+  constructor(readonly values: Readonly<Record<string, string>>) {
+    const entries = Object.entries(values);
+    if (entries.length === 0 || entries.some(([n, v]) => /[\r\n:]/.test(n) || /[\r\n]/.test(v))) throw new Error('invalid header block');
+    this.names = entries.map(([n]) => n);
+    this.firstName = entries[0]![0];
+    this.rest = [entries[0]![1], ...entries.slice(1).map(([n, v]) => `${n}: ${v}`)].join('\r\n');
   }
 }
 

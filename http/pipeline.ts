@@ -11,7 +11,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { AppError, errors } from '../system/domain/errors.js';
 import { callerOf } from '../system/services/accounts.js';
 import type { Caller } from '../system/services/types.js';
-import type { HttpContext } from './context.js';
+import { HeaderBlock, type HttpContext } from './context.js';
 import { MethodNotAllowedError, sendError } from './errors.js';
 import type { HttpLogger } from './log.js';
 import type { HttpMetrics } from './metrics.js';
@@ -109,13 +109,17 @@ const DONE: Promise<void> = Promise.resolve();
 /** The caller when no credentials are understood yet: anonymous, keyed by address. */
 export const anonymousCaller: CallerResolver = (request) => callerOf(request, null, 'anonymous');
 
+const SECURITY_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'strict-origin-when-cross-origin',
+  'content-security-policy': "default-src 'self'",
+};
+const SECURITY_BLOCK = new HeaderBlock(SECURITY_HEADERS);
+const API_SECURITY_BLOCK = new HeaderBlock({ ...SECURITY_HEADERS, 'cache-control': 'no-store' });
+
 function securityHeaders(ctx: HttpContext): void {
-  const h = ctx.responseHeaders;
-  h.set('x-content-type-options', 'nosniff');
-  h.set('x-frame-options', 'DENY');
-  h.set('referrer-policy', 'strict-origin-when-cross-origin');
-  h.set('content-security-policy', "default-src 'self'");
-  if (ctx.path.startsWith('/api/')) h.set('cache-control', 'no-store');
+  ctx.baseHeaders = ctx.path.startsWith('/api/') ? API_SECURITY_BLOCK : SECURITY_BLOCK;
 }
 
 const CORS_METHODS = 'GET, POST, PUT, PATCH, DELETE, OPTIONS';

@@ -10,7 +10,7 @@ import { Router } from './router.js';
 import * as eventRoutes from './routes/events.js';
 import * as executionRoutes from './routes/executions.js';
 import * as healthRoutes from './routes/health.js';
-import { SseHub } from './sse.js';
+import { SseHub, type SseStats } from './sse.js';
 import type { StaticSite } from './static.js';
 
 /** Listening address and transport limits. */
@@ -67,8 +67,8 @@ export interface HttpServer {
   close(): Promise<void>;
   /** Per-route request counts and durations. */
   metrics(): RouteStats[];
-  /** Open SSE streams and the bytes they buffer. */
-  sseStats(): { open: number; bufferedBytes: number };
+  /** Open SSE streams, the bytes they buffer, frames sent and dropped, streams closed for being slow. */
+  sseStats(): SseStats;
 }
 
 /** Builds the uWS app: routes registered per API group, every request through the pipeline. */
@@ -103,14 +103,16 @@ export function createHttpServer(deps: HttpServerDeps): HttpServer {
     ...(deps.site ? { fallback: deps.site.serve } : {}),
   });
 
+  const crashed = (err: unknown) => log.error(describeError(err), 'pipeline crashed');
   app.any('/*', (res, req) => {
     const ctx = new HttpContext(res, req);
     inFlight.add(ctx);
     ctx.onFinish(() => inFlight.delete(ctx));
     // The request joins the caller's trace when it sent one, else starts its own; events it publishes carry it.
-    withTrace(ctx.header(TRACEPARENT), () =>
-      runPipeline(steps, ctx, log).catch((err: unknown) => log.error(describeError(err), 'pipeline crashed')),
-    );
+    // A read without a traceparent publishes nothing, so it skips entering a trace context (a cost on every request).
+    const parent = ctx.headers[TRACEPARENT];
+    if (parent === undefined && (ctx.method === 'GET' || ctx.method === 'HEAD')) void runPipeline(steps, ctx, log).catch(crashed);
+    else withTrace(parent, () => runPipeline(steps, ctx, log).catch(crashed));
   });
 
   return {

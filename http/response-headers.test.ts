@@ -1,0 +1,70 @@
+/**
+ * How response headers go out: the pipeline's fixed security block, headers steps add, a response's own headers
+ * (which win on a clash) and cookies, all in one uWS call; every header exactly once, and no value can start a line.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { RouteGroup } from './server.js';
+import { connect, parseHead, readUntil, startHarness, type Harness } from './test-support.js';
+
+let h: Harness | null = null;
+afterEach(async () => {
+  await h?.server.close();
+  h = null;
+});
+
+const routes: RouteGroup = (router) => {
+  router.get('/api/v1/plain', (ctx) => ctx.json(200, { ok: true }), { summary: 'plain', tag: 't', auth: 'public' });
+  router.get(
+    '/api/v1/own-policy',
+    (ctx) => ctx.send(200, 'x', { 'Content-Security-Policy': "default-src 'none'", 'cache-control': 'max-age=5', 'content-type': 'text/plain' }),
+    { summary: 'own', tag: 't', auth: 'public' },
+  );
+  router.get(
+    '/api/v1/injected',
+    (ctx) => {
+      ctx.addCookie('a=1; Path=/');
+      ctx.addCookie('b=2; Path=/');
+      ctx.send(200, 'x', { 'x-note': 'one\r\nset-cookie: evil=1\r\n\r\nbody', 'content-type': 'text/plain' });
+    },
+    { summary: 'injected', tag: 't', auth: 'public' },
+  );
+};
+
+/** The response head as raw lines, by a socket (fetch would fold repeated headers). */
+async function rawHead(port: number, path: string): Promise<string[]> {
+  const socket = await connect(port);
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+  const text = await readUntil(socket, (t) => t.includes('\r\n\r\n'));
+  socket.destroy();
+  return text.slice(0, text.indexOf('\r\n\r\n')).split('\r\n').slice(1);
+}
+
+const count = (lines: string[], name: string) => lines.filter((l) => l.toLowerCase().startsWith(`${name}:`)).length;
+
+describe('response headers', () => {
+  it('carries every security header once, and no-store on the API', async () => {
+    h = await startHarness({ routes: [routes] });
+    const lines = await rawHead(h.port, '/api/v1/plain');
+    for (const name of ['x-content-type-options', 'x-frame-options', 'referrer-policy', 'content-security-policy', 'cache-control', 'content-type']) {
+      expect(count(lines, name), name).toBe(1);
+    }
+    expect(parseHead(`HTTP/1.1 200 OK\r\n${lines.join('\r\n')}\r\n\r\n`).headers['cache-control']).toBe('no-store');
+  });
+
+  it("lets a response's own header replace a fixed one, whatever its case", async () => {
+    h = await startHarness({ routes: [routes] });
+    const lines = await rawHead(h.port, '/api/v1/own-policy');
+    expect(count(lines, 'content-security-policy')).toBe(1);
+    expect(count(lines, 'cache-control')).toBe(1);
+    expect(lines).toContain("content-security-policy: default-src 'none'");
+    expect(lines).toContain('cache-control: max-age=5');
+    expect(lines).toContain('x-frame-options: DENY');
+  });
+
+  it('keeps CR and LF in a value from starting a header or the body, and sends each cookie on its own line', async () => {
+    h = await startHarness({ routes: [routes] });
+    const lines = await rawHead(h.port, '/api/v1/injected');
+    expect(lines.filter((l) => l.startsWith('set-cookie:'))).toEqual(['set-cookie: a=1; Path=/', 'set-cookie: b=2; Path=/']);
+    expect(lines.find((l) => l.startsWith('x-note:'))).toBe('x-note: one set-cookie: evil=1 body');
+  });
+});
