@@ -50,6 +50,26 @@ describe('admin pages', () => {
     expect((await h.node.api('/admin/users/?search=bob')).body.users).toEqual([]);
   });
 
+  it('unlocks an account locked by failed logins', async () => {
+    const created = await h.node.api('/admin/users/', { method: 'POST', json: { username: 'carol', email: 'carol@example.com', password: 'carol-password-1' } });
+    expect(created.status).toBe(200);
+    const { max_login_attempts: attempts } = (await h.node.api('/admin/settings/')).body;
+    let last = 0;
+    for (let i = 0; i <= attempts; i++) {
+      const res = await fetch(`${h.node.base}/auth/login`, { method: 'POST', body: new URLSearchParams({ username: 'carol', password: 'wrong-password' }) });
+      last = res.status;
+    }
+    expect(last).toBe(423);
+    await page.getByTestId('user-search').fill('carol');
+    const row = page.getByTestId('user-row').filter({ hasText: 'carol' });
+    await row.getByRole('button', { name: 'Unlock' }).click();
+    await page.getByText('Unlocked carol').waitFor();
+    await row.getByRole('button', { name: 'Unlock' }).waitFor({ state: 'detached' });
+    const user = (await h.node.api('/admin/users/?search=carol')).body.users[0];
+    expect(user.locked_until).toBeNull();
+    await page.getByTestId('user-search').fill('');
+  });
+
   it('loads the system settings and saves a change the server applies', async () => {
     await page.getByRole('link', { name: 'System settings' }).click();
     await page.waitForURL(/\/admin\/settings$/);

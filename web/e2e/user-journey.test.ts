@@ -206,6 +206,15 @@ describe('user journey', () => {
     await page.getByTestId('result-summary').waitFor();
     expect(await page.getByTestId('result-status').textContent()).toBe('cancelled');
     await page.locator('[data-testid=timeline] li', { hasText: 'execution_cancelled' }).waitFor();
+
+    // Re-run it: a new execution with the same script, followed live on its own page, and cancelled there.
+    const first = page.url();
+    await page.getByTestId('rerun').click();
+    await page.waitForURL((url) => url.toString() !== first && /\/history\/[^/?]+$/.test(url.pathname));
+    await page.locator('[data-testid=output] .line', { hasText: 'started' }).waitFor({ timeout: 15_000 });
+    await page.getByTestId('cancel').click();
+    await page.getByTestId('result-summary').waitFor({ timeout: 15_000 });
+    expect(await page.getByTestId('result-status').textContent()).toBe('cancelled');
   });
 
   it('saves a script, keeps it across a reload, loads, renames and deletes it', async () => {
