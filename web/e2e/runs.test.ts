@@ -100,6 +100,30 @@ describe('runs from the editor', () => {
     }
   });
 
+  it('says when the stream dropped, reconnects by itself and still shows the run to its end', async () => {
+    await page.getByTestId('language').selectOption('python');
+    await setEditorText(page, 'import time\nprint("before", flush=True)\ntime.sleep(2)\nprint("after", flush=True)');
+    // The first stream the page opens ends at once after one frame, as a proxy dropping it would; the
+    // browser retries after the `retry:` delay and the real stream takes over.
+    let dropped = 0;
+    await page.route('**/api/v1/events/executions/*', async (route) => {
+      if (dropped++ > 0) return route.fallback();
+      const frame = { event_type: 'status', execution_id: route.request().url().split('/').pop(), timestamp: new Date().toISOString(), event_id: '', status: 'queued', result: null };
+      await route.fulfill({ status: 200, headers: { 'content-type': 'text/event-stream' }, body: `retry: 1500\n\ndata: ${JSON.stringify(frame)}\n\n` });
+    });
+    try {
+      await page.getByTestId('run').click();
+      await page.getByTestId('connection').filter({ hasText: 'reconnecting' }).waitFor({ timeout: 10_000 });
+      await page.getByTestId('result-summary').waitFor({ timeout: 20_000 });
+      expect(await page.getByTestId('result-status').textContent()).toBe('completed');
+      expect(await outputText(page)).toBe('before\nafter');
+      expect(dropped).toBe(2);
+      expect(await page.getByTestId('connection').count()).toBe(0);
+    } finally {
+      await page.unroute('**/api/v1/events/executions/*');
+    }
+  });
+
   it('feeds an interactive program from the input line', async () => {
     await page.getByTestId('language').selectOption('python');
     await setEditorText(page, 'name = input()\nprint("hi", name, flush=True)\nrest = input()\nprint("then", rest)');
