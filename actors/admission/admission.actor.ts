@@ -43,7 +43,7 @@ export interface AdmissionOptions {
   leaseMs?: number;
   /** How often leases are renewed; default a third of `leaseMs`. */
   renewEveryMs?: number;
-  /** How soon to try again when the semaphore is full or unreachable; default 250 ms. */
+  /** How soon to try again when the semaphore is full or unreachable; default 50 ms: with slots handed out in line order, a slot another node freed is idle until its next-in-line asks again. */
   retryMs?: number;
   /** Clock for leases (epoch ms); default Date.now. */
   now?: () => number;
@@ -52,7 +52,7 @@ export interface AdmissionOptions {
 }
 
 export const DEFAULT_LEASE_MS = 30_000;
-export const DEFAULT_RETRY_MS = 250;
+export const DEFAULT_RETRY_MS = 50;
 /** Shortest time a waiter keeps its place in the semaphore's line between asks (a slow Redis must not cost it). */
 const HOLD_PLACE_MIN_MS = 2_500;
 

@@ -50,8 +50,6 @@ export interface TestCluster {
 
 export const CLUSTER_PARTITIONS = 8;
 
-let nextPort = 21_000 + Math.floor(Math.random() * 15_000);
-
 export async function startCluster(options: ClusterOptions): Promise<TestCluster> {
   const given = options.servers ?? {};
   const [brokers, mongo, redis] = await Promise.all([
@@ -66,12 +64,12 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
 
   const boot = async (): Promise<ClusterNode> => {
     const nodeId = `${namespace}-n${++count}`;
-    const port = nextPort++;
     const dir = await createTempDir('integr8s-cluster-');
     const child = spawn(process.execPath, ['--import', 'tsx', 'system/main.ts'], {
       env: {
         ...process.env,
-        PORT: String(port),
+        // Port 0: the node binds a free port and prints it (a port picked here could be taken by then).
+        PORT: '0',
         DATA_DIR: dir.path,
         LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'warn',
         NODE_ID: nodeId,
@@ -90,20 +88,27 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
     const output: string[] = [];
     const keep = (chunk: Buffer) => {
       // kafkajs' own warnings (rebalance heartbeats) would push the platform's lines out of the window.
-      for (const line of chunk.toString().split('\n')) if (line && !line.includes('"logger":"kafkajs"')) output.push(line);
+      for (const line of chunk.toString().split('\n')) {
+        const listening = /listening on http:\/\/[^/]+:(\d+)\/api\/v1/.exec(line);
+        if (listening) {
+          node.port = Number(listening[1]);
+          node.base = `http://127.0.0.1:${node.port}/api/v1`;
+        }
+        if (line && !line.includes('"logger":"kafkajs"')) output.push(line);
+      }
       if (output.length > 400) output.splice(0, output.length - 400);
     };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    const node: ClusterNode = { nodeId, port, base: `http://127.0.0.1:${port}/api/v1`, process: child, dir, output, exited };
+    const node: ClusterNode = { nodeId, port: 0, base: '', process: child, dir, output, exited };
     nodes.push(node);
     let gone = false;
     void exited.then(() => (gone = true));
     await waitFor(
       async () => {
         if (gone) throw new Error(`node ${nodeId} exited during boot:\n${output.slice(-40).join('\n')}`);
-        return (await fetch(`${node.base}/health/live`)).ok;
+        return node.port !== 0 && (await fetch(`${node.base}/health/live`)).ok;
       },
       { timeoutMs: 90_000, intervalMs: 200, message: `node ${nodeId} to answer` },
     );
