@@ -53,8 +53,8 @@ export class Router {
   private routes: Route[] = [];
   /** Routes without parameters by `METHOD /joined/segments`: most requests are found here without a scan. */
   private readonly fixed = new Map<string, Route>();
-  /** Routes without parameters by `METHOD path` exactly as registered: most requests match here without splitting. */
-  private readonly exact = new Map<string, RouteMatch>();
+  /** Routes without parameters by method, then path exactly as registered: most requests match here without splitting. */
+  private readonly exact = new Map<string, Map<string, RouteMatch>>();
 
   /** Adds a route; registering the same method and shape twice is a programming error. */
   add(method: string, pattern: string, handler: Handler, doc?: RouteDoc): this {
@@ -68,7 +68,9 @@ export class Router {
     this.routes.push(route);
     if (segments.every((seg) => seg.kind === 'static')) {
       this.fixed.set(`${upper} ${shape}`, route);
-      this.exact.set(`${upper} ${pattern}`, { kind: 'found', pattern, handler, params: NO_PARAMS });
+      let byPath = this.exact.get(upper);
+      if (!byPath) this.exact.set(upper, (byPath = new Map()));
+      byPath.set(pattern, { kind: 'found', pattern, handler, params: NO_PARAMS });
     }
     this.routes.sort((a, b) => compareSpecificity(a.segments, b.segments));
     return this;
@@ -106,7 +108,7 @@ export class Router {
 
   /** Finds the route for a request; tells 404 (no such path) from 405 (path exists, other methods). */
   match(method: string, path: string): RouteMatch {
-    const hit = this.exact.get(`${method} ${path}`);
+    const hit = this.exact.get(method)?.get(path);
     if (hit) return hit;
     const parts = splitPath(path);
     if (!parts) return { kind: 'not_found' };

@@ -140,7 +140,8 @@ function toClaims(payload: JWTPayload): SessionClaims | null {
 
 /** A cookie's value from a Cookie request header (percent-decoded), or undefined. */
 export function cookieValue(header: string | undefined, name: string): string | undefined {
-  for (const part of (header ?? '').split(';')) {
+  if (header === undefined || !header.includes(name)) return undefined;
+  for (const part of header.split(';')) {
     const eq = part.indexOf('=');
     if (eq <= 0 || part.slice(0, eq).trim() !== name) continue;
     const raw = part.slice(eq + 1).trim();
