@@ -142,7 +142,8 @@ export function spawnPodWatch(parent: Ref<unknown>, props: PodWatchProps): Ref<P
       afterStop: () => {
         clearTimeout(deadline);
         batcher?.close();
-        if (live) void sandbox.stop(live);
+        // Passivated while the program runs: leave it to the next owner if it can re-attach from anywhere.
+        if (live && !sandbox.reattachableElsewhere) void sandbox.stop(live);
       },
     },
   );
