@@ -246,6 +246,8 @@ describe('user journey', () => {
   it('applies the theme and editor preferences from the settings page to the app and the editor', async () => {
     await page.getByTestId('nav-settings').click();
     await page.waitForURL(/\/settings$/);
+    await page.getByTestId('timezone').selectOption('Asia/Tokyo');
+    await page.locator('[data-testid=settings-history] td', { hasText: 'timezone' }).first().waitFor();
     await page.getByTestId('theme-dark').check();
     await page.waitForFunction(() => document.documentElement.dataset['theme'] === 'dark');
     await page.getByTestId('font-size').fill('20');
@@ -287,6 +289,8 @@ describe('user journey', () => {
   it('sends a user whose session ended to the login, and back to the page after signing in again', async () => {
     await page.goto('/history');
     await page.getByTestId('history-row').first().waitFor();
+    // Times are shown in the time zone chosen in the settings.
+    expect(await page.getByTestId('history-row').first().locator('td').first().textContent()).toMatch(/GMT\+9|JST/);
     // The server forgets the session (cookie dropped); the next call answers 401.
     await page.context().clearCookies({ name: 'access_token' });
     await page.getByTestId('filter-status').selectOption('completed');

@@ -1,6 +1,7 @@
 /** The signed-in user's settings: theme applied to the page, editor preferences read by the editor. */
 import { api } from '../api/client';
 import type { EditorSettings, Theme, UserSettings } from '../api/types';
+import { setTimeDisplay } from '../format.svelte';
 
 export const DEFAULT_EDITOR: EditorSettings = {
   theme: 'auto',
@@ -26,19 +27,24 @@ class Settings {
   }
 
   async load(): Promise<void> {
-    this.current = await api.get<UserSettings>('/user/settings/');
-    this.setTheme(this.current.theme);
+    this.apply(await api.get<UserSettings>('/user/settings/'));
   }
 
   /** Clears what belonged to the previous user. */
   reset(): void {
     this.current = null;
+    setTimeDisplay(undefined, undefined);
   }
 
   /** Saves a partial update and keeps what the server answered. */
   async update(patch: Partial<Omit<UserSettings, 'editor' | 'notifications'>> & { editor?: Partial<EditorSettings>; notifications?: Partial<UserSettings['notifications']> }): Promise<void> {
-    this.current = await api.put<UserSettings>('/user/settings/', { json: patch });
-    this.setTheme(this.current.theme);
+    this.apply(await api.put<UserSettings>('/user/settings/', { json: patch }));
+  }
+
+  private apply(values: UserSettings): void {
+    setTimeDisplay(values.timezone, values.time_format);
+    this.current = values;
+    this.setTheme(values.theme);
   }
 
   /** Applies a theme to the document and remembers it for the next visit. */
