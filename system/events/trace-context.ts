@@ -55,3 +55,9 @@ export function currentTraceparent(): string | undefined {
   slot.value ??= slot.parent ? childOf(slot.parent) : newTraceparent();
   return slot.value;
 }
+
+/** The trace and span ids of the work in progress, for log lines; undefined outside any trace context. */
+export function currentTraceIds(): { trace_id: string; span_id: string } | undefined {
+  const traceparent = currentTraceparent();
+  return traceparent ? { trace_id: traceIdOf(traceparent), span_id: traceparent.slice(36, 52) } : undefined;
+}
