@@ -136,6 +136,20 @@ export class PodRun {
     check.unref();
   }
 
+  /**
+   * Lets go of the run without touching the pod (its partition moved to another node, which re-attaches): the
+   * log is no longer followed and the pod and ConfigMap stay. Watchers are not told anything: their actors are
+   * being stopped with the partition, and a failure reaching them first would end the execution as an error.
+   */
+  detach(): void {
+    if (this.done) return;
+    this.done = true;
+    clearTimeout(this.startTimer);
+    this.log?.stop();
+    this.listeners.clear();
+    this.stdin?.dispose();
+  }
+
   /** Settles the run as stopped now, whatever the cluster says later (the backend is closing). */
   async abandon(): Promise<void> {
     await this.stop();

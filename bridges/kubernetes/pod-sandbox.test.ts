@@ -244,6 +244,24 @@ describe('Kubernetes backend: nodes and partitions', () => {
     expect(await (await cluster.sandbox()).reattach(copy)).toBeNull(); // gone from the cluster
   });
 
+  it('giving a partition up lets go of its runs without deleting their pods, for the new owner to re-attach', async () => {
+    const h = await start({ executionId: 'moving' });
+    const outcome = sb.watch(h);
+    const partition = partitionOf('moving', 4);
+    sb.scope([0, 1, 2, 3].filter((p) => p !== partition));
+    // the old watcher hears nothing (its actors stop with the partition), and nothing is deleted
+    expect(await Promise.race([outcome.then(() => 'settled', () => 'settled'), new Promise((r) => setTimeout(() => r('pending'), 300))])).toBe('pending');
+    expect(podOf(h)).toBeDefined();
+    expect(cluster.server.get('configmaps', NS, h.id)).toBeDefined();
+    const next = await cluster.sandbox();
+    next.scope([partition]);
+    expect(await next.reattach(h)).toEqual(h);
+    const moved = next.watch(h);
+    frames(h, 0, ['o', 'done\n'], ['x', JSON.stringify(REPORT)]);
+    ended(h, 'Succeeded', 0);
+    expect((await moved).stdout).toBe('done\n');
+  });
+
   it('re-attaches only to a pod of the same execution', async () => {
     const h = await start({ executionId: 'mine' });
     const other = await cluster.sandbox();

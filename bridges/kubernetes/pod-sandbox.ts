@@ -113,6 +113,14 @@ class PodSandbox implements KubernetesSandbox {
   scope(partitions: readonly number[] | null): void {
     this.partitionScope = partitions === null ? null : [...new Set(partitions)];
     if (this.closed) return;
+    const owned = this.partitionScope === null ? null : new Set(this.partitionScope);
+    for (const [name, run] of this.runs) {
+      const partition = partitionOf(run.handle.executionId, this.o.partitions);
+      if (owned === null || owned.has(partition)) continue;
+      // its pods leave the informer's view, which is not a deletion: the new owner re-attaches to them
+      this.runs.delete(name);
+      run.detach();
+    }
     this.informer.setSelector(this.partitionScope !== null && this.partitionScope.length === 0 ? null : executorSelector(this.partitionScope));
   }
 
