@@ -103,6 +103,9 @@ describe('user journey', () => {
     expect(await page.getByTestId('result-status').textContent()).toBe('completed');
     expect(await page.getByTestId('exit-code').textContent()).toBe('0');
     expect(await outputText(page)).toBe('hello from the browser\n42');
+    await page.getByRole('button', { name: 'Copy stdout' }).click();
+    await page.getByRole('button', { name: 'Copied' }).waitFor();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe('hello from the browser\n42\n');
 
     const csrf = (await page.context().cookies()).find((c) => c.name === 'csrf_token')!.value;
     expect(writes).toHaveLength(1);
@@ -241,6 +244,8 @@ describe('user journey', () => {
     await page.getByTestId('delete-script').click();
     await page.getByTestId('delete-script-confirm').click();
     await page.getByText('No saved scripts yet.').waitFor();
+    // The deleted script is no longer the one being edited: saving makes a new one.
+    await expect(page.getByTestId('save-script').textContent()).resolves.toBe('Save script');
   });
 
   it('applies the theme and editor preferences from the settings page to the app and the editor', async () => {
@@ -301,6 +306,11 @@ describe('user journey', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL(/\/history\?status=completed/);
     await page.getByTestId('history-row').first().waitFor();
+  });
+
+  it('sends a signed-in user who opens the login page on to the editor', async () => {
+    await page.goto('/login');
+    await page.waitForURL(/\/editor$/);
   });
 
   it('signs out: the session cookie is gone and signed-in pages send to the login', async () => {
