@@ -67,6 +67,19 @@ describe('admin pages', () => {
     await row.getByRole('button', { name: 'Unlock' }).waitFor({ state: 'detached' });
     const user = (await h.node.api('/admin/users/?search=carol')).body.users[0];
     expect(user.locked_until).toBeNull();
+
+    // A rate-limit override for her, saved from the row's panel.
+    await row.getByRole('button', { name: 'Rate limits' }).click();
+    await page.getByLabel('Multiplier').fill('2.5');
+    await page.getByLabel('Notes').fill('load test account');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.getByText('Rate limits saved').waitFor();
+    const override = (await h.node.api(`/admin/rate-limits/${user.user_id}`)).body.rate_limit_config;
+    expect(override).toMatchObject({ global_multiplier: 2.5, notes: 'load test account', bypass_rate_limit: false });
+    // Opened again, the panel shows what is stored.
+    await row.getByRole('button', { name: 'Rate limits' }).click();
+    await row.getByRole('button', { name: 'Rate limits' }).click();
+    await page.waitForFunction(() => (document.querySelector('input[aria-label=Multiplier], label input[type=number][min="0.1"]') as HTMLInputElement | null)?.value === '2.5');
     await page.getByTestId('user-search').fill('');
   });
 

@@ -181,6 +181,19 @@ describe('user journey', () => {
     expect((await page.evaluate(async () => (await fetch('/api/v1/notifications/unread-count')).json())).unread_count).toBe(0);
   });
 
+  it('saves a webhook subscription from the notifications page', async () => {
+    const webhook = page.getByTestId('subscription-webhook');
+    await webhook.getByLabel('Enabled').check();
+    await webhook.getByLabel('Webhook URL').fill('https://hooks.example/integr8s');
+    await webhook.getByLabel('urgent').uncheck();
+    await webhook.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Saved webhook subscription').waitFor();
+    const subs = await page.evaluate(async () => (await fetch('/api/v1/notifications/subscriptions')).json());
+    const saved = subs.subscriptions.find((x: { channel: string }) => x.channel === 'webhook');
+    expect(saved).toMatchObject({ enabled: true, webhook_url: 'https://hooks.example/integr8s' });
+    expect(saved.severities).not.toContain('urgent');
+  });
+
   it('shows a toast for a request the server rejects (422)', async () => {
     await page.getByTestId('tag-filter').fill('x'.repeat(101));
     await page.getByTestId('toasts').getByText(/Invalid input/).waitFor();
