@@ -87,9 +87,12 @@ export class FrameParser {
       this.noise++;
       return;
     }
-    if (this.corrupt || this.report) {
-      if (this.report && this.seqOf(line) !== null && this.seqOf(line)! < this.next) this.duplicates++;
-      else if (!this.corrupt) this.corrupt = 'a frame after the exit report';
+    if (this.corrupt) return;
+    if (this.report) {
+      // after the report only re-read frames may come (a log read again); anything new is not the wrapper's
+      const seq = this.seqOf(line);
+      if (seq !== null && seq < this.next) this.duplicates++;
+      else this.fail('a frame after the exit report');
       return;
     }
     const parts = line.split(' ');

@@ -46,6 +46,8 @@ export class PodRun {
   private stopRequested = false;
   private settling = false;
   private done = false;
+  /** Let go of by detach(): the outcome never settles here. */
+  detached = false;
   private startTimer: NodeJS.Timeout | undefined;
   private markRunning!: (running: boolean) => void;
   private readonly runningOnce = new Promise<boolean>((resolve) => (this.markRunning = resolve));
@@ -144,6 +146,8 @@ export class PodRun {
   detach(): void {
     if (this.done) return;
     this.done = true;
+    this.detached = true;
+    this.markRunning(false);
     clearTimeout(this.startTimer);
     this.log?.stop();
     this.listeners.clear();

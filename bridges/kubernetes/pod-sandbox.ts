@@ -165,6 +165,7 @@ class PodSandbox implements KubernetesSandbox {
     }
     // the port's start() returns once the program runs: scheduling and image pulls are not the program's wall time
     if (!(await run.started())) {
+      if (run.detached) throw new SandboxFault(`pod ${name} started while its partition moved to another node`);
       await run.outcome.catch((err: unknown) => {
         throw err instanceof SandboxFault ? err : new SandboxFault(String(err), { cause: err });
       });
