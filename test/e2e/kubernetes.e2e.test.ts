@@ -53,6 +53,25 @@ describe('a node on the Kubernetes backend', () => {
     expect((await t.api(`/executions/${id}/result`)).body).toMatchObject({ status: 'completed', stdout: 'up\n' });
   });
 
+  it('classifies what the kubelet reports: OOMKilled is a resource limit, an image pull error a system error', async () => {
+    const { server } = cluster;
+    const container = (state: object) => [{ name: 'run', image: 'i', imageID: '', ready: false, restartCount: 0, state }];
+    try {
+      server.onPodCreated = (pod) => {
+        const name = pod.metadata!.name!;
+        setTimeout(() => server.setPodStatus(TEST_NAMESPACE, name, { phase: 'Running', containerStatuses: container({ running: {} }) }), 20);
+        setTimeout(() => server.setPodStatus(TEST_NAMESPACE, name, { phase: 'Failed', containerStatuses: container({ terminated: { exitCode: 137, reason: 'OOMKilled' } }) }), 200);
+      };
+      expect(await t.run('x = "a" * 10**10\n', 'python', '3.11')).toMatchObject({ status: 'failed', error_type: 'resource_limit' });
+      server.onPodCreated = (pod) => {
+        setTimeout(() => server.setPodStatus(TEST_NAMESPACE, pod.metadata!.name!, { phase: 'Pending', containerStatuses: container({ waiting: { reason: 'ErrImagePull', message: 'not found' } }) }), 20);
+      };
+      expect(await t.run('print(1)\n', 'python', '3.11')).toMatchObject({ status: 'error', error_type: 'system_error' });
+    } finally {
+      cluster.kubelet!.attach();
+    }
+  });
+
   it('times out a program at its wall limit', async () => {
     expect((await t.api('/admin/settings/', { method: 'PUT', json: { max_timeout_seconds: 1 } })).status).toBe(200);
     expect(await t.run('import time\ntime.sleep(30)\n', 'python', '3.11')).toMatchObject({ status: 'timeout' });
