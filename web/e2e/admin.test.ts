@@ -98,15 +98,35 @@ describe('admin pages', () => {
     await page.getByTestId('settings-audit').locator('td', { hasText: 'password_min_length' }).waitFor();
   });
 
-  it('shows the executions queue and the cluster view of this embedded node', async () => {
+  it('shows the executions queue, every execution, and the cluster view of this embedded node', async () => {
+    const id = await h.node.submit('print("for the admin list")');
+    await h.node.stream(id);
     await page.getByRole('link', { name: 'Executions' }).click();
     await page.getByTestId('queue').waitFor();
     expect(await page.getByTestId('queue').innerText()).toMatch(/Running\s*0 \/ \d+/);
+    const row = page.getByTestId('admin-executions').locator('tbody tr').filter({ has: page.locator(`a[href="/history/${id}"]`) });
+    await row.waitFor();
+    expect(await row.locator('td.status-completed').textContent()).toBe('completed');
 
     await page.getByRole('link', { name: 'Cluster' }).click();
     await page.getByTestId('cluster-nodes').locator('tbody tr').first().waitFor();
     expect(await page.getByTestId('cluster-mode').textContent()).toBe('embedded');
     const view = (await h.node.api('/admin/cluster/nodes')).body;
     expect(await page.getByTestId('cluster-nodes').innerText()).toContain(view.nodes[0].nodeId);
+  });
+
+  it('fits a phone: the menu folds behind a button', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      const admin = page.getByTestId('nav-admin');
+      expect(await admin.isVisible()).toBe(false);
+      await page.getByRole('button', { name: 'Menu' }).click();
+      await admin.click();
+      await page.waitForURL(/\/admin\/users$/);
+      // Nothing sticks out sideways.
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 900 });
+    }
   });
 });
