@@ -12,19 +12,13 @@ import type { AddressInfo } from 'node:net';
 import type { Writable } from 'node:stream';
 import { KubeConfig, type V1Pod, type V1PodStatus } from '@kubernetes/client-node';
 import { WebSocketServer } from 'ws';
+import { applyJsonPatch, attributesOf, readJson, type RequestAttributes } from './kube-api-request.js';
 import { parseSelector } from './kube-label-selector.js';
+
+export type { RequestAttributes } from './kube-api-request.js';
 
 type Resource = 'pods' | 'configmaps' | 'networkpolicies' | 'namespaces';
 
-/** What an authorizer is asked about one request, in RBAC terms. */
-export interface RequestAttributes {
-  verb: 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete';
-  apiGroup: string;
-  resource: string;
-  subresource: string;
-  namespace: string;
-  name: string;
-}
 /** A stored object: any Kubernetes object as JSON. */
 export type KObject = { apiVersion?: string; kind?: string; metadata: Record<string, unknown> & { name: string; namespace?: string; labels?: Record<string, string>; resourceVersion?: string } } & Record<string, unknown>;
 type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -366,40 +360,4 @@ export class KubeApiServer {
   private status(res: ServerResponse, code: number, message: string, reason = 'Failure'): void {
     this.json(res, code, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
   }
-}
-
-/** The RBAC attributes of a REST request (null for paths this server does not serve). */
-function attributesOf(method: string, url: URL): RequestAttributes | null {
-  const m = /^\/(?:api\/v1|apis\/([^/]+)\/v1)\/namespaces\/([^/]+)(?:\/([^/]+)(?:\/([^/]+)(?:\/([^/]+))?)?)?$/.exec(url.pathname);
-  if (!m) return null;
-  const [, group = '', ns, resource, name = '', sub = ''] = m;
-  const verbs: Record<string, RequestAttributes['verb']> = { POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' };
-  const verb = verbs[method] ?? (url.searchParams.get('watch') === 'true' ? 'watch' : name || !resource ? 'get' : 'list');
-  if (!resource) return { verb, apiGroup: '', resource: 'namespaces', subresource: '', namespace: '', name: ns! };
-  return { verb, apiGroup: group, resource, subresource: sub, namespace: ns!, name };
-}
-
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
-  return text ? JSON.parse(text) : undefined;
-}
-
-/** Applies RFC 6902 add/replace/remove operations (what the backend sends). */
-function applyJsonPatch(obj: KObject, ops: unknown): KObject {
-  const out = clone(obj) as Record<string, unknown>;
-  for (const op of ops as Array<{ op: string; path: string; value?: unknown }>) {
-    const parts = op.path.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
-    const last = parts.pop()!;
-    let target = out;
-    for (const p of parts) {
-      if (typeof target[p] !== 'object' || target[p] === null) throw new Error(`path ${op.path} does not exist`);
-      target = target[p] as Record<string, unknown>;
-    }
-    if (op.op === 'add' || op.op === 'replace') target[last] = clone(op.value);
-    else if (op.op === 'remove') delete target[last];
-    else throw new Error(`unsupported patch op ${op.op}`);
-  }
-  return out as KObject;
 }
