@@ -23,13 +23,10 @@ interface Style {
 const PLAIN: Style = { fg: null, bg: null, bold: false, dim: false, italic: false, underline: false, inverse: false };
 
 /** CSI (ESC [ … final), OSC (ESC ] … BEL or ESC \), and two-byte escapes. */
-// eslint-disable-next-line no-control-regex
 const ESCAPE = /\x1b(?:\[([0-9;?<>=!]*)([\x40-\x7e])|\][^\x07\x1b]*(?:\x07|\x1b\\)|[\x40-\x5f])/g;
 /** An escape sequence cut at the end of a chunk, to be completed by the next one. */
-// eslint-disable-next-line no-control-regex
 const TRAILING_PARTIAL = /\x1b(?:\[[0-9;?<>=!]*|\][^\x07\x1b]*|)$/;
 // Control characters other than tab and newline are shown as nothing (a bell must not ring, a NUL not print).
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f]/g;
 
 /** Parses a stream of text chunk by chunk; keeps the style and any cut escape sequence between chunks. */
