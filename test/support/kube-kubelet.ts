@@ -2,7 +2,7 @@
  * A kubelet for the test API server: it moves each created pod through Pending (scheduled, ContainerCreating)
  * to Running and on to Succeeded or Failed, running the pod's container command for real inside bubblewrap on
  * this machine — the script's ConfigMap mounted at its mountPath, the wrapper binary at its image path, the
- * container's env, uid 65532, no network — with stdout and stderr merged into the pod log as a container
+ * container's env, uid 65532, no network, a read-only root when the container asks for one — with stdout and stderr merged into the pod log as a container
  * runtime does, stdin attachable when the container asks for it, activeDeadlineSeconds enforced (Failed,
  * DeadlineExceeded), and deletion killing the process.
  *
@@ -157,6 +157,7 @@ export class ProcessKubelet {
       '--tmpfs', tmpMount,
       '--ro-bind', dir, codeMount,
       '--ro-bind', this.o.wrapper.hostPath, this.o.wrapper.imagePath,
+      ...(container.securityContext?.readOnlyRootFilesystem ? ['--remount-ro', '/'] : []),
       '--chdir', container.workingDir ?? '/',
       '--cap-drop', 'ALL',
       '--clearenv',
