@@ -181,6 +181,16 @@ describe('user journey', () => {
     expect((await page.evaluate(async () => (await fetch('/api/v1/notifications/unread-count')).json())).unread_count).toBe(0);
   });
 
+  it('deletes a notification after confirmation', async () => {
+    const before = await page.getByTestId('notification-item').count();
+    const first = page.getByTestId('notification-item').first();
+    await first.getByRole('button', { name: 'Delete' }).click();
+    await first.getByRole('button', { name: 'Delete' }).click();
+    await page.waitForFunction((n) => document.querySelectorAll('[data-testid=notification-item]').length === n - 1, before);
+    const list = await page.evaluate(async () => (await fetch('/api/v1/notifications')).json());
+    expect(list.total).toBe(before - 1);
+  });
+
   it('saves a webhook subscription from the notifications page', async () => {
     const webhook = page.getByTestId('subscription-webhook');
     await webhook.getByLabel('Enabled').check();
