@@ -115,6 +115,35 @@ describe('admin pages', () => {
     expect(await page.getByTestId('cluster-nodes').innerText()).toContain(view.nodes[0].nodeId);
   });
 
+  it('changes the priority of a waiting execution', async () => {
+    // One slot: a sleeping run holds it, the next one waits in the queue.
+    expect((await h.node.api('/admin/settings/', { method: 'PUT', json: { max_concurrent_executions: 1 } })).status).toBe(200);
+    const holder = await h.node.submit('import time\ntime.sleep(30)');
+    const waiting = await h.node.submit('print("waited")');
+    try {
+      await page.goto('/admin/executions');
+      const row = page.getByTestId('admin-executions').locator('tbody tr').filter({ has: page.locator(`a[href="/history/${waiting}"]`) });
+      const select = row.getByLabel('Priority');
+      await page.waitForFunction(
+        (id) => {
+          const link = document.querySelector(`a[href="/history/${id}"]`);
+          return (link?.closest('tr')?.querySelector('select') as HTMLSelectElement | null)?.disabled === false;
+        },
+        waiting,
+        { timeout: 15_000 },
+      );
+      await select.selectOption('high');
+      await page.waitForFunction(async (id) => {
+        const res = await fetch('/api/v1/admin/executions/?status=queued');
+        const body = (await res.json()) as { executions: Array<{ execution_id: string; priority: string }> };
+        return body.executions.find((e) => e.execution_id === id)?.priority === 'high';
+      }, waiting);
+    } finally {
+      await h.node.api(`/executions/${holder}/cancel`, { method: 'POST', json: { reason: 'test done' } });
+      await h.node.api('/admin/settings/reset', { method: 'POST' });
+    }
+  });
+
   it('fits a phone: the menu folds behind a button', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     try {
