@@ -226,6 +226,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
           sse: () => server.sseStats(),
           admission: () => admissionClient(admission!).snapshot(),
           partitions: () => router!.ownedPartitions(),
+          deadLetters: () => platform.deadLetterStats(),
         });
         port = (await http.listen()).port;
       },

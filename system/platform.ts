@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { AdmissionClient } from '../actors/admission/client.js';
+import { adminDlqRoutes } from '../http/routes/admin-dlq.js';
 import { adminExecutionRoutes } from '../http/routes/admin-executions.js';
 import { adminRateLimitRoutes } from '../http/routes/admin-rate-limits.js';
 import { adminSettingsRoutes } from '../http/routes/admin-settings.js';
@@ -7,6 +8,7 @@ import { adminUserRoutes } from '../http/routes/admin-users.js';
 import { authRoutes } from '../http/routes/auth.js';
 import { docsRoutes } from '../http/routes/docs.js';
 import { notificationRoutes } from '../http/routes/notifications.js';
+import { sagaRoutes } from '../http/routes/sagas.js';
 import { scriptRoutes } from '../http/routes/scripts.js';
 import { userSettingsRoutes } from '../http/routes/user-settings.js';
 import type { HttpServerDeps, RouteGroup } from '../http/server.js';
@@ -28,6 +30,9 @@ import { AdminUserService } from './services/admin-users.js';
 import { createHttpDeliverer } from './services/notification-delivery.js';
 import { createNotificationService, notificationRecordHandler } from './services/notifications.js';
 import { createRateLimitService } from './services/rate-limits.js';
+import { deadLetterIntake } from './services/dead-letter-intake.js';
+import { createDeadLetterService, type DeadLetterStats } from './services/dead-letters.js';
+import { createSagaService } from './services/sagas.js';
 import { createScriptService } from './services/scripts.js';
 import { createUserSettingsService } from './services/user-settings.js';
 import type { RuntimeCatalogue } from './domain/runtimes.js';
@@ -37,6 +42,10 @@ import { NotificationStore } from './stores/notification-store.js';
 import { ScriptStore } from './stores/script-store.js';
 import { SettingsStore } from './stores/settings-store.js';
 import { RevokedSessions, UserStore } from './stores/user-store.js';
+import { EventPublisher } from './events/publisher.js';
+import { EventStore } from './stores/event-store.js';
+import { SagaStore } from './stores/saga-store.js';
+import { DeadLetterStore } from './stores/dead-letter-store.js';
 
 /** The run-time admin settings, opened before the actors so new runs use their limits. */
 export function openSettings(config: Config, store: DocumentStore, log: Logger): Promise<AdminSettingsService> {
@@ -61,8 +70,10 @@ export interface PlatformDeps {
 export interface Platform {
   pipeline: Pick<HttpServerDeps, 'resolveCaller' | 'csrf' | 'rateLimiter'>;
   routes: RouteGroup[];
-  /** Background parts with a lifecycle (the notification consumer). */
+  /** Background parts with a lifecycle (the notification consumer, the dead-letter intake). */
   components: Component[];
+  /** Dead letters waiting for an admin and the age of the oldest, for the metrics. */
+  deadLetterStats(): Promise<DeadLetterStats>;
 }
 
 /** Builds accounts, rate limits, scripts, settings, notifications and the admin API on the node's stores. */
@@ -103,6 +114,12 @@ export async function buildPlatform(d: PlatformDeps): Promise<Platform> {
     onUserDeleted: [scripts.deleteAllFor, userSettings.deleteAllFor, notifications.deleteAllFor],
   });
   const adminExecutions = createAdminExecutionService({ executions: d.executions, admission: d.admission });
+  const events = new EventStore(store);
+  const publisher = new EventPublisher(events, d.eventLog, d.bus, (err, event) =>
+    log.warn({ err, event_type: event.event_type, execution_id: event.aggregate_id }, 'live fan-out failed; streams catch up from the event store'),
+  );
+  const sagas = createSagaService({ sagas: new SagaStore(store), executions: d.executions, publisher });
+  const deadLetters = createDeadLetterService({ store: new DeadLetterStore(store), log: d.eventLog });
 
   let consumer: Consumer | undefined;
   return {
@@ -116,6 +133,8 @@ export async function buildPlatform(d: PlatformDeps): Promise<Platform> {
       adminExecutionRoutes(adminExecutions),
       adminSettingsRoutes(settings),
       adminRateLimitRoutes({ rateLimits }),
+      sagaRoutes(sagas),
+      adminDlqRoutes(deadLetters),
       docsRoutes(),
     ],
     components: [
@@ -128,7 +147,9 @@ export async function buildPlatform(d: PlatformDeps): Promise<Platform> {
           await consumer?.stop();
         },
       },
+      deadLetterIntake({ log: d.eventLog, service: deadLetters, onError: (err) => log.warn({ err }, 'dead letter not stored; trying again') }),
     ],
+    deadLetterStats: () => deadLetters.stats(),
   };
 }
 

@@ -40,7 +40,8 @@ export class SagaJournal {
   async step(name: SagaStep): Promise<void> {
     const r = await this.load();
     const completed = r.current_step && !r.completed_steps.includes(r.current_step) ? [...r.completed_steps, r.current_step] : r.completed_steps;
-    await this.save({ state: 'running', current_step: name, completed_steps: completed });
+    // A saga being compensated (cancelled mid-run) stays so until it ends.
+    await this.save({ state: r.state === 'compensating' ? 'compensating' : 'running', current_step: name, completed_steps: completed });
   }
 
   async compensating(error: string): Promise<void> {

@@ -86,7 +86,9 @@ export function spawnSaga(
     dispatch(deps.admission, { type: 'Release', executionId, owner });
   };
   const finish = async (outcome: 'completed' | 'failed' | 'cancelled', error: string | null = null): Promise<State> => {
+    const held = slotHeld;
     release();
+    if (outcome === 'cancelled' && held) await journal.compensated('release');
     await journal.end(outcome, error);
     dispatch(done, { type: 'SagaDone', executionId });
     return { status: 'done' };
@@ -167,6 +169,7 @@ export function spawnSaga(
         return state;
       case 'SandboxExited': {
         if (state.status !== 'running') return state;
+        if (state.cancel !== null && msg.end.cancelled) await journal.compensated('stop_sandbox');
         await journal.step('store_result');
         const limits = deps.limitsFor(state.record);
         await apply({ kind: 'finished', end: msg.end, timeoutSeconds: limits.wallMs / 1000, cancelReason: state.cancel ?? 'cancelled' });
@@ -198,6 +201,8 @@ export function spawnSaga(
             await apply({ kind: 'cancelled', reason: msg.reason });
             return finish('cancelled');
           case 'running':
+            if (state.cancel !== null) return state;
+            await journal.compensating(`cancelled: ${msg.reason}`);
             dispatch(state.watch, { type: 'Stop' });
             return { ...state, cancel: msg.reason };
           case 'done':

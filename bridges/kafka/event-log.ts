@@ -136,7 +136,7 @@ export function createKafkaEventLog(options: KafkaEventLogOptions): EventLog {
     tuning: { ...DEFAULT_TUNING, ...options.consumer },
     clientRetry,
     logger,
-    deadLetter: (record, error) =>
+    deadLetter: (record, error, group) =>
       send(physical(DEAD_LETTER_TOPIC), record.key, record.value, {
         ...record.headers,
         [DEAD_LETTER_HEADERS.topic]: logical(record.topic),
@@ -144,6 +144,7 @@ export function createKafkaEventLog(options: KafkaEventLogOptions): EventLog {
         [DEAD_LETTER_HEADERS.offset]: String(record.offset),
         [DEAD_LETTER_HEADERS.error]: describeError(error),
         [DEAD_LETTER_HEADERS.attempts]: String(retry.attempts),
+        [DEAD_LETTER_HEADERS.group]: logical(group),
       }),
   };
 

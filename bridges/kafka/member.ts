@@ -86,8 +86,8 @@ export interface MemberContext {
   tuning: ConsumerTuning;
   /** kafkajs' retry of requests (a consumer that exhausts it crashes and is restarted). */
   clientRetry: RetryOptions;
-  /** Appends a record that kept failing to the dead-letter topic; resolves when acked. */
-  deadLetter(record: LogRecord, error: unknown): Promise<void>;
+  /** Appends a record that kept failing (in the handler of consumer group `group`) to the dead-letter topic; resolves when acked. */
+  deadLetter(record: LogRecord, error: unknown, group: string): Promise<void>;
   logger: KafkaLogger;
 }
 
@@ -297,7 +297,7 @@ class Member {
       retry: context.retry,
       highWater: Math.max(2, context.tuning.maxBufferedPerPartition),
       logger: context.logger,
-      deadLetter: (record, error) => context.deadLetter(record, error),
+      deadLetter: (record, error) => context.deadLetter(record, error, options.group),
       commit: async (topic, partition, offset) => {
         const consumer = this.current;
         if (!consumer) throw new Error('no running consumer');

@@ -165,6 +165,7 @@ function deadLetter(context: MemberContext, group: string, record: LogRecord, er
     [DEAD_LETTER_HEADERS.offset]: String(record.offset),
     [DEAD_LETTER_HEADERS.error]: describe(error),
     [DEAD_LETTER_HEADERS.attempts]: String(context.retry.attempts),
+    [DEAD_LETTER_HEADERS.group]: group,
   };
   context.tables.deadLetter(
     { topic: DEAD_LETTER_TOPIC, partition, key: record.key, value: record.value, headers },

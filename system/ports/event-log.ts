@@ -42,13 +42,17 @@ export interface EventLog {
 /** The topic that receives a record whose handler kept failing, with DEAD_LETTER_HEADERS added to its own. */
 export const DEAD_LETTER_TOPIC = 'dead_letters';
 
-/** Headers a dead-lettered record carries: where it came from, the last error and how many attempts failed. */
+/**
+ * Headers a dead-lettered record carries: where it came from, the last error, how many attempts failed and the
+ * consumer group whose handler failed.
+ */
 export const DEAD_LETTER_HEADERS = {
   topic: 'original_topic',
   partition: 'original_partition',
   offset: 'original_offset',
   error: 'error',
   attempts: 'attempts',
+  group: 'consumer_group',
 } as const;
 
 /** Only strings go in, so whatever an adapter appends can be read back the same. Throws TypeError otherwise. */

@@ -49,6 +49,16 @@ export function toExecutionSummary(r: ExecutionRecord): ExecutionSummary {
   return { ...toExecutionResult(r), script: r.script, user_id: r.user_id, updated_at: r.updated_at };
 }
 
+/**
+ * Puts a cancel command for an execution on the log: it reaches the saga on whichever node owns the execution's
+ * partition, which stops the sandbox and releases the slot. The one cancel path (executions and sagas API).
+ */
+export async function requestCancel(publisher: EventPublisher, executionId: string, reason: string, userId: string | null): Promise<DomainEvent> {
+  const event = stampEvent('execution_cancel_requested', executionId, { execution_id: executionId, reason }, { user_id: userId });
+  await publisher.publish(event);
+  return event;
+}
+
 /** The store filter for a user's history query. */
 function historyFilter(userId: string, q: ExecutionListQuery): Filter {
   const filter: Filter = { user_id: userId };
@@ -123,8 +133,7 @@ export function createExecutionService(deps: ExecutionServiceDeps): ExecutionSer
         return { execution_id: id, status: 'already_cancelled', message: 'Execution was already cancelled', event_id: null };
       }
       if (isTerminal(record.status)) throw errors.invalidState(`Cannot cancel an execution that is ${record.status}`);
-      const event = stampEvent('execution_cancel_requested', id, { execution_id: id, reason }, { user_id: caller.userId });
-      await deps.publisher.publish(event);
+      const event = await requestCancel(deps.publisher, id, reason, caller.userId);
       return { execution_id: id, status: 'cancellation_requested', message: 'Cancellation requested', event_id: event.event_id };
     },
 

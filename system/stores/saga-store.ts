@@ -41,4 +41,8 @@ export class SagaStore {
   async find(filter: Filter, options?: FindOptions): Promise<SagaRecord[]> {
     return (await this.rows.find(filter, options)).map((r) => SagaRecordSchema.parse(r));
   }
+
+  count(filter: Filter): Promise<number> {
+    return this.rows.count(filter);
+  }
 }

@@ -38,6 +38,8 @@ export interface MetricSources {
   sse(): { open: number; bufferedBytes: number };
   admission(): Promise<{ queue_depth: number; active_count: number; max_concurrent: number }>;
   partitions(): number[];
+  /** Dead letters waiting for an admin (shared store: every node reports the same figure) and the oldest's age. */
+  deadLetters(): Promise<{ depth: number; oldest_age_seconds: number }>;
 }
 
 export interface PlatformMetrics {
@@ -115,6 +117,17 @@ function registerObservables(meter: Meter, sources: MetricSources): void {
       result.observe(cap, snap.max_concurrent);
     },
     [depth, active, cap],
+  );
+  const dlqDepth = meter.createObservableGauge('dlq.depth', { description: 'Dead letters waiting for an admin to retry or discard them', unit: '{message}', valueType: ValueType.INT });
+  const dlqAge = meter.createObservableGauge('dlq.oldest_age_seconds', { description: 'How long the oldest waiting dead letter has waited', unit: 's' });
+  meter.addBatchObservableCallback(
+    async (result) => {
+      const stats = await sources.deadLetters().catch(() => null);
+      if (!stats) return;
+      result.observe(dlqDepth, stats.depth);
+      result.observe(dlqAge, stats.oldest_age_seconds);
+    },
+    [dlqDepth, dlqAge],
   );
 }
 

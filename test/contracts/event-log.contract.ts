@@ -219,7 +219,8 @@ export function eventLogContract(name: string, make: () => Promise<EventLogFixtu
       await log.append(topic, 'k', 'good-2');
       let attempts = 0;
       let poisonOffset = -1;
-      const collector = await collect(log, { group: freshName('g'), topics: [topic] }, async (record) => {
+      const group = freshName('g');
+      const collector = await collect(log, { group, topics: [topic] }, async (record) => {
         if (record.value !== 'poison') return;
         attempts++;
         poisonOffset = record.offset;
@@ -236,6 +237,7 @@ export function eventLogContract(name: string, make: () => Promise<EventLogFixtu
         [DEAD_LETTER_HEADERS.partition]: String(partitionOf('k', log.partitions)),
         [DEAD_LETTER_HEADERS.offset]: String(poisonOffset),
         [DEAD_LETTER_HEADERS.attempts]: String(attempts),
+        [DEAD_LETTER_HEADERS.group]: group,
       });
       expect(letter.headers[DEAD_LETTER_HEADERS.error]).toContain(`poison pill #${attempts}`);
       await collector.consumer.stop();

@@ -29,6 +29,7 @@ import { createSqliteEventLog } from '../../system/embedded/event-log.js';
 import { createInProcessBus } from '../../system/embedded/fanout-bus.js';
 import { openDataDir } from '../../system/embedded/sqlite.js';
 import type { DocumentStore } from '../../system/ports/document-store.js';
+import type { EventLog } from '../../system/ports/event-log.js';
 import { EventPublisher } from '../../system/events/publisher.js';
 import { createAdminExecutionService } from '../../system/services/admin-executions.js';
 import { applySettings, openAdminSettings, type AdminSettingsService } from '../../system/services/admin-settings.js';
@@ -75,6 +76,9 @@ export interface HttpStack {
   store: DocumentStore;
   executionStore: ExecutionStore;
   events: EventStore;
+  /** The stack's event log (embedded) and the publisher the execution service uses. */
+  eventLog: EventLog;
+  publisher: EventPublisher;
   executions: ExecutionService;
   settings: AdminSettingsService;
   admission: AdmissionClient;
@@ -92,7 +96,20 @@ export interface HttpStack {
 }
 
 /** Starts the stack on 127.0.0.1, port 0; `env` overrides configuration variables, `auth` the caller resolution. */
-export async function startHttpStack(env: Record<string, string> = {}, extraRoutes: RouteGroup[] = [], auth?: StackAuth): Promise<HttpStack> {
+/** The stack's parts a test's extra route groups can be built on. */
+export interface StackParts {
+  store: DocumentStore;
+  executionStore: ExecutionStore;
+  events: EventStore;
+  eventLog: EventLog;
+  publisher: EventPublisher;
+}
+
+export async function startHttpStack(
+  env: Record<string, string> = {},
+  extraRoutes: RouteGroup[] | ((parts: StackParts) => RouteGroup[]) = [],
+  auth?: StackAuth,
+): Promise<HttpStack> {
   const dir = await createTempDir('integr8s-http-');
   const config = loadConfig({ PORT: '0', DATA_DIR: dir.path, LOG_LEVEL: 'silent', EVENT_PARTITIONS: '4', ...env });
   const db = openDataDir(dir.path);
@@ -147,7 +164,7 @@ export async function startHttpStack(env: Record<string, string> = {}, extraRout
       docsRoutes(),
       adminExecutionRoutes(createAdminExecutionService({ executions: executionStore, admission })),
       adminSettingsRoutes(settings),
-      ...extraRoutes,
+      ...(typeof extraRoutes === 'function' ? extraRoutes({ store, executionStore, events, eventLog, publisher }) : extraRoutes),
       (r) => {
         router = r;
       },
@@ -185,6 +202,8 @@ export async function startHttpStack(env: Record<string, string> = {}, extraRout
     store,
     executionStore,
     events,
+    eventLog,
+    publisher,
     executions,
     settings,
     admission,
