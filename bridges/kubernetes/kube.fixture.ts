@@ -1,4 +1,5 @@
 /** A test cluster: the test API server with a process kubelet (or none), and the backend connected to it. */
+import { join } from 'node:path';
 import { KubeApiServer } from '../../test/support/kube-api-server.js';
 import { ProcessKubelet } from '../../test/support/kube-kubelet.js';
 import { buildWrapper } from '../../test/support/kube-wrapper.js';
@@ -7,6 +8,7 @@ import { createKubernetesSandbox, type KubernetesSandbox, type KubernetesSandbox
 import { WRAPPER_PATH } from './runtime-images.js';
 
 export const TEST_NAMESPACE = 'executors';
+const ESBUILD = join(import.meta.dirname, '../../node_modules/esbuild/bin/esbuild');
 
 export interface TestCluster {
   server: KubeApiServer;
@@ -20,7 +22,15 @@ export interface TestCluster {
 /** Starts the server; `kubelet: 'process'` runs pods for real, 'none' leaves their status to the test. */
 export async function startTestCluster(kubelet: 'process' | 'none' = 'process'): Promise<TestCluster> {
   const server = await new KubeApiServer([TEST_NAMESPACE]).start();
-  const k = kubelet === 'process' ? new ProcessKubelet(server, { wrapper: { hostPath: await buildWrapper(), imagePath: WRAPPER_PATH } }).attach() : null;
+  const k =
+    kubelet === 'process'
+      ? new ProcessKubelet(server, {
+          wrapper: { hostPath: await buildWrapper(), imagePath: WRAPPER_PATH },
+          // the typescript image's esbuild: the project's own (same version), a static binary
+          binds: [{ src: ESBUILD, dest: '/opt/bin/esbuild' }],
+          pathPrefix: '/opt/bin',
+        }).attach()
+      : null;
   const api = clientNodeApi(server.kubeConfig(TEST_NAMESPACE), TEST_NAMESPACE);
   const made: KubernetesSandbox[] = [];
   return {

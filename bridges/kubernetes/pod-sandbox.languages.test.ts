@@ -1,8 +1,7 @@
 /**
  * The runtime commands of the catalogue, run by the process kubelet with this machine's interpreters in place of
- * the images'. Covers the entries whose command needs nothing but the interpreter (python, node, ruby, bash);
- * typescript (esbuild in its image) and go (the standard library compiled into its image) need their images'
- * contents and are checked by deploy/runtimes' build (and go-1.23/build-std.sh by hand), not here.
+ * the images' (and the project's esbuild for the typescript image's). Not covered: go, whose command needs the
+ * standard library compiled into its image by deploy/runtimes/go-1.23/build-std.sh (checked by hand).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveLimits } from '../../system/domain/limits.js';
@@ -14,6 +13,7 @@ const HELLO = {
   node: ['22', 'console.log("hello", require("path").basename(__filename));\n', 'hello main.js\n'],
   ruby: ['3.3', 'puts "hello #{__FILE__}"\n', 'hello /code/main.rb\n'],
   bash: ['5.2', 'echo "hello $0 $HOME $(pwd)"\n', 'hello /code/main.sh /tmp /tmp\n'],
+  typescript: ['5', 'const who: string = "typescript";\nconsole.log(`hello ${who}`);\n', 'hello typescript\n'],
 } as const;
 
 describe('runtime commands in pods (process kubelet)', () => {
@@ -28,6 +28,14 @@ describe('runtime commands in pods (process kubelet)', () => {
   it.each(Object.entries(HELLO))('%s runs its script from the ConfigMap, as uid 65532, in /tmp', async (lang, [version, script, expected]) => {
     const h = await sb.start({ executionId: `lang-${lang}`, lang: lang as keyof typeof HELLO, langVersion: version, script, limits: resolveLimits() });
     expect(await sb.watch(h)).toMatchObject({ exitCode: 0, stdout: expected, stderr: '', limit: null });
+  });
+
+  it('a TypeScript syntax error is reported with file and line, and the program does not run', async () => {
+    const h = await sb.start({ executionId: 'lang-ts-error', lang: 'typescript', langVersion: '5', script: 'console.log("ran");\nconst x: = 1;\n', limits: resolveLimits() });
+    const o = await sb.watch(h);
+    expect(o.exitCode).toBe(1);
+    expect(o.stdout).toBe('');
+    expect(o.stderr).toMatch(/main\.ts:2:\d+/);
   });
 
   it('the program cannot write outside /tmp, and sees no network', async () => {

@@ -7,8 +7,8 @@
  * DeadlineExceeded), and deletion killing the process.
  *
  * What it does not do, and tests that need it drive the status by hand instead: pull images (every image runs
- * this machine's interpreters: python3 3.11, node, bash, whatever the image tag says), enforce the memory
- * limit (no OOMKilled), evict.
+ * this machine's interpreters: python3 3.11, node, bash, whatever the image tag says, plus what `binds` adds),
+ * enforce the memory limit (no OOMKilled), evict.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -22,6 +22,10 @@ export interface KubeletOptions {
   wrapper: { hostPath: string; imagePath: string };
   /** Delay before each phase change, like a real node's latency; default 20 ms. */
   stepMs?: number;
+  /** Files the images have that this machine keeps elsewhere (e.g. esbuild), bound read-only into every pod. */
+  binds?: ReadonlyArray<{ src: string; dest: string }>;
+  /** Directories put before the standard PATH (where `binds` put commands). */
+  pathPrefix?: string;
 }
 
 interface Running {
@@ -139,7 +143,7 @@ export class ProcessKubelet {
     const codeMount = container.volumeMounts?.find((m) => m.name === pod.spec!.volumes?.find((v) => v.configMap)?.name)?.mountPath ?? '/code';
     const tmpMount = container.volumeMounts?.find((m) => m.name !== undefined && pod.spec!.volumes?.find((v) => v.name === m.name)?.emptyDir)?.mountPath ?? '/tmp';
     const uid = String(container.securityContext?.runAsUser ?? pod.spec!.securityContext?.runAsUser ?? 65532);
-    const env: Record<string, string> = { PATH: '/usr/local/bin:/usr/bin:/bin', HOSTNAME: pod.metadata!.name! };
+    const env: Record<string, string> = { PATH: `${this.o.pathPrefix ? `${this.o.pathPrefix}:` : ''}/usr/local/bin:/usr/bin:/bin`, HOSTNAME: pod.metadata!.name! };
     for (const e of container.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
     return [
       '--unshare-all',
@@ -157,6 +161,7 @@ export class ProcessKubelet {
       '--tmpfs', tmpMount,
       '--ro-bind', dir, codeMount,
       '--ro-bind', this.o.wrapper.hostPath, this.o.wrapper.imagePath,
+      ...(this.o.binds ?? []).flatMap((b) => ['--ro-bind', b.src, b.dest]),
       ...(container.securityContext?.readOnlyRootFilesystem ? ['--remount-ro', '/'] : []),
       '--chdir', container.workingDir ?? '/',
       '--cap-drop', 'ALL',
