@@ -43,22 +43,25 @@ describe('cluster of three nodes', () => {
       ids.push(await submit(cluster, node, `print(${i} * 2)`));
     }
     // One cheap count per poll (the store is shared): how many of the caller's executions are still unfinished.
+    let unfinished: number[] = [];
     await waitFor(
       async () => {
-        const counts = await Promise.all(
+        unfinished = await Promise.all(
           ['queued', 'scheduled', 'running'].map(async (status) => (await cluster.api(cluster.nodes[0]!, `/user/executions?status=${status}&limit=1`)).body.total as number),
         );
-        return counts.every((n) => n === 0);
+        return unfinished.every((n) => n === 0);
       },
-      { timeoutMs: 240_000, intervalMs: 1_000, message: `${RUNS} executions to finish` },
-    );
+      { timeoutMs: 330_000, intervalMs: 1_000, message: `${RUNS} executions to finish` },
+    ).catch((err: unknown) => {
+      throw new Error(`${String(err)}; still queued/scheduled/running: ${unfinished.join('/')}`);
+    });
     const results = await Promise.all(ids.map(async (id, i) => (await cluster.api(cluster.nodes[(i + 1) % 3]!, `/executions/${id}/result`)).body));
     results.forEach((r, i) => {
       expect(r.status, `execution ${ids[i]}`).toBe('completed');
       expect(r.stdout).toBe(`${i * 2}\n`);
     });
     await expectExactlyOnce(cluster, ids);
-  }, 300_000);
+  }, 420_000);
 
   it("delivers an execution's result to an SSE client on a node that does not own it", async () => {
     const members = await cluster.members(cluster.nodes[0]!);
