@@ -9,23 +9,12 @@
  *
  * stopTree stops the deepest actors first, so every actor is still linked when it stops and every afterStop runs.
  */
-import { createRequire } from 'node:module';
 import type { Ref } from 'nact';
-
-/** What this module relies on in nact's concrete actors (and actor systems). */
-interface ConcreteActor {
-  children: Map<string, ConcreteActor>;
-  stop(): void;
-}
-
-const require = createRequire(import.meta.url);
-const systemMap = require('nact/lib/system-map') as { find(systemName: string, reference: unknown): ConcreteActor | undefined };
+import { findConcrete, type ConcreteActor } from './concrete.js';
 
 /** Stops `ref` and all its descendants, deepest first; a no-op for an actor that is already gone. */
 export function stopTree(ref: Ref<unknown>): void {
-  const system = (ref as unknown as { system?: { name?: string } }).system;
-  if (!system?.name) return;
-  const actor = systemMap.find(system.name, ref);
+  const actor = findConcrete(ref);
   if (actor) stopDepthFirst(actor);
 }
 
@@ -34,9 +23,7 @@ export function stopTree(ref: Ref<unknown>): void {
  * reset a crashed child, which would strand that child's own children.
  */
 export function stopDescendants(ref: Ref<unknown>): void {
-  const system = (ref as unknown as { system?: { name?: string } }).system;
-  if (!system?.name) return;
-  const actor = systemMap.find(system.name, ref);
+  const actor = findConcrete(ref);
   if (actor) for (const child of [...actor.children.values()]) stopDepthFirst(child);
 }
 
