@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { KubeApiServer } from '../../test/support/kube-api-server.js';
 import { ProcessKubelet } from '../../test/support/kube-kubelet.js';
+import { buildGoStd } from '../../test/support/kube-go-std.js';
 import { buildWrapper } from '../../test/support/kube-wrapper.js';
 import { clientNodeApi, type KubeApi } from './kube-api.js';
 import { createKubernetesSandbox, type KubernetesSandbox, type KubernetesSandboxOptions } from './pod-sandbox.js';
@@ -19,15 +20,18 @@ export interface TestCluster {
   close(): Promise<void>;
 }
 
-/** Starts the server; `kubelet: 'process'` runs pods for real, 'none' leaves their status to the test. */
-export async function startTestCluster(kubelet: 'process' | 'none' = 'process'): Promise<TestCluster> {
+/**
+ * Starts the server; `kubelet: 'process'` runs pods for real, 'none' leaves their status to the test.
+ * `goStd` also gives pods the go image's precompiled standard library (slow to build the first time).
+ */
+export async function startTestCluster(kubelet: 'process' | 'none' = 'process', opts: { goStd?: boolean } = {}): Promise<TestCluster> {
   const server = await new KubeApiServer([TEST_NAMESPACE]).start();
   const k =
     kubelet === 'process'
       ? new ProcessKubelet(server, {
           wrapper: { hostPath: await buildWrapper(), imagePath: WRAPPER_PATH },
           // the typescript image's esbuild: the project's own (same version), a static binary
-          binds: [{ src: ESBUILD, dest: '/opt/bin/esbuild' }],
+          binds: [{ src: ESBUILD, dest: '/opt/bin/esbuild' }, ...(opts.goStd ? [{ src: await buildGoStd(), dest: '/opt/go-std' }] : [])],
           pathPrefix: '/opt/bin',
         }).attach()
       : null;

@@ -1,7 +1,7 @@
 /**
  * The runtime commands of the catalogue, run by the process kubelet with this machine's interpreters in place of
- * the images' (and the project's esbuild for the typescript image's). Not covered: go, whose command needs the
- * standard library compiled into its image by deploy/runtimes/go-1.23/build-std.sh (checked by hand).
+ * the images', the project's esbuild for the typescript image's, and the go image's /opt/go-std built by its
+ * own script (deploy/runtimes/go-1.23/build-std.sh) with this machine's Go.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveLimits } from '../../system/domain/limits.js';
@@ -13,6 +13,7 @@ const HELLO = {
   node: ['22', 'console.log("hello", require("path").basename(__filename));\n', 'hello main.js\n'],
   ruby: ['3.3', 'puts "hello #{__FILE__}"\n', 'hello /code/main.rb\n'],
   bash: ['5.2', 'echo "hello $0 $HOME $(pwd)"\n', 'hello /code/main.sh /tmp /tmp\n'],
+  go: ['1.23', 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("hello go") }\n', 'hello go\n'],
   typescript: ['5', 'const who: string = "typescript";\nconsole.log(`hello ${who}`);\n', 'hello typescript\n'],
 } as const;
 
@@ -20,13 +21,13 @@ describe('runtime commands in pods (process kubelet)', () => {
   let cluster: TestCluster;
   let sb: KubernetesSandbox;
   beforeAll(async () => {
-    cluster = await startTestCluster('process');
+    cluster = await startTestCluster('process', { goStd: true });
     sb = await cluster.sandbox();
-  }, 300_000);
+  }, 900_000);
   afterAll(async () => cluster.close());
 
   it.each(Object.entries(HELLO))('%s runs its script from the ConfigMap, as uid 65532, in /tmp', async (lang, [version, script, expected]) => {
-    const h = await sb.start({ executionId: `lang-${lang}`, lang: lang as keyof typeof HELLO, langVersion: version, script, limits: resolveLimits() });
+    const h = await sb.start({ executionId: `lang-${lang}`, lang: lang as keyof typeof HELLO, langVersion: version, script, limits: resolveLimits({ wallMs: 20_000, cpuMs: 20_000 }) });
     expect(await sb.watch(h)).toMatchObject({ exitCode: 0, stdout: expected, stderr: '', limit: null });
   });
 
