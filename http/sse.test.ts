@@ -110,7 +110,7 @@ describe('SSE stream', () => {
     sink.send({ data: 'after close' });
     sink.end();
     expect(closedCalls).toBe(1);
-    expect(server.sseStats()).toEqual({ open: 0, bufferedBytes: 0 });
+    expect(server.sseStats()).toMatchObject({ open: 0, bufferedBytes: 0 });
   });
 
   it('closes a client that stops reading, with bounded buffering', async () => {
@@ -141,7 +141,7 @@ describe('SSE stream', () => {
     const rssGrowth = process.memoryUsage().rss - rssBefore;
     expect(closedCalls).toBe(1);
     expect(maxSeenBuffered).toBeLessThanOrEqual(maxBuffered);
-    expect(server.sseStats()).toEqual({ open: 0, bufferedBytes: 0 });
+    expect(server.sseStats()).toMatchObject({ open: 0, bufferedBytes: 0 });
     expect(generatedBytes).toBeLessThan(512 * 1024 * 1024);
     expect(rssGrowth).toBeLessThan(128 * 1024 * 1024);
     expect(log.lines.some((l) => l.level === 'warn' && l.message.includes('not reading'))).toBe(true);

@@ -1,8 +1,18 @@
 import type { StreamFrame } from '../../system/events/stream-frame.js';
+import type { EncodedSseFrame } from '../../system/services/sse-encoding.js';
 
-/** Messages an SSE session handles: frames from the bus, the replay it asked for, and the end of the stream. */
+/** A frame from the bus as every local stream of its channel gets it: parsed once and serialised once per node. */
+export interface LiveFrame {
+  frame: StreamFrame;
+  encoded: EncodedSseFrame;
+}
+
+/**
+ * Messages an SSE session handles: the replay it asked for, and the ways the stream ends (a terminal frame went
+ * out live, the replay failed, the client left). Live frames do not pass through the mailbox (see the actor).
+ */
 export type SseSessionMsg =
-  | { type: 'Live'; frame: StreamFrame }
   | { type: 'Replayed'; frames: StreamFrame[]; terminal: boolean }
   | { type: 'ReplayFailed'; message: string }
+  | { type: 'TerminalSent' }
   | { type: 'ClientGone' };

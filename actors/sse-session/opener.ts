@@ -2,12 +2,15 @@ import { spawnStateless, type Ref } from 'nact';
 import { STREAM_HIDDEN_EVENTS } from '../../system/domain/events.js';
 import { isTerminal, toExecutionResult } from '../../system/domain/execution.js';
 import { byEventId, executionChannel, toOutputFrame, toStreamFrame, type StreamFrame } from '../../system/events/stream-frame.js';
+import { createChannelFanout } from '../../system/events/channel-fanout.js';
 import type { FanoutBus } from '../../system/ports/fanout-bus.js';
+import { encodeFrame } from '../../system/services/sse-encoding.js';
 import type { StreamOpener } from '../../system/services/stream-opener.js';
 import type { EventStore } from '../../system/stores/event-store.js';
 import type { ExecutionStore } from '../../system/stores/execution-store.js';
 import type { OutputStore } from '../../system/stores/output-store.js';
-import { spawnSseSession } from './sse-session.actor.js';
+import type { LiveFrame } from './messages.js';
+import { spawnSseSession, type Replay } from './sse-session.actor.js';
 
 export interface SseDeps {
   bus: FanoutBus;
@@ -15,14 +18,29 @@ export interface SseDeps {
   events: EventStore;
   /** Live output published so far, for clients that join or resume a running stream. */
   output: OutputStore;
+  /** Told about bus payloads that are not frames and listeners that threw. */
+  onError?: (error: unknown, channel: string) => void;
 }
 
-/** The `sse` branch of the supervision tree: one session actor per open execution stream. */
-export function createSseBranch(root: Ref<unknown>, deps: SseDeps): StreamOpener & { count(): number } {
-  const branch = spawnStateless(root as Ref<never>, () => undefined, 'sse') as Ref<unknown>;
-  let open = 0;
+/**
+ * A bus payload as every local stream gets it: the publishers send the frame's JSON, which is also the frame's
+ * `data:`, so it is parsed once (for the session's order and end checks) and never serialised again.
+ */
+export function decodeLiveFrame(payload: string): LiveFrame {
+  const frame = JSON.parse(payload) as Partial<StreamFrame> | null;
+  if (!frame || typeof frame.event_id !== 'string' || typeof frame.event_type !== 'string') throw new Error('not a stream frame');
+  return { frame: frame as StreamFrame, encoded: encodeFrame({ id: frame.event_id, data: payload }) };
+}
 
-  const replay = async (id: string, lastEventId: string | null): Promise<{ frames: StreamFrame[]; terminal: boolean }> => {
+/**
+ * The `sse` branch of the supervision tree: one session actor per open execution stream, and one bus subscription
+ * per execution channel on this node shared by all of that execution's local sessions.
+ */
+export function createSseBranch(root: Ref<unknown>, deps: SseDeps): StreamOpener & { channels(): number } {
+  const branch = spawnStateless(root as Ref<never>, () => undefined, 'sse') as Ref<unknown>;
+  const channels = createChannelFanout(deps.bus, { decode: decodeLiveFrame, ...(deps.onError ? { onError: deps.onError } : {}) });
+
+  const replay = async (id: string, lastEventId: string | null): Promise<Replay> => {
     const record = await deps.executions.get(id);
     if (!record) return { frames: [], terminal: true };
     const status: StreamFrame = {
@@ -59,14 +77,8 @@ export function createSseBranch(root: Ref<unknown>, deps: SseDeps): StreamOpener
 
   return {
     open(id, lastEventId, sink) {
-      open++;
-      sink.onClosed(() => open--);
-      spawnSseSession(branch, {
-        sink,
-        subscribe: (onFrame) => deps.bus.subscribe(executionChannel(id), (payload) => onFrame(JSON.parse(payload) as StreamFrame)),
-        replay: () => replay(id, lastEventId),
-      });
+      spawnSseSession(branch, { sink, channels, channel: executionChannel(id), replay: () => replay(id, lastEventId) });
     },
-    count: () => open,
+    channels: () => channels.channels(),
   };
 }

@@ -1,22 +1,28 @@
 import { dispatch, spawn, stop, type Ref } from 'nact';
 import { STREAM_CLOSING_EVENTS, type EventType } from '../../system/domain/events.js';
+import type { ChannelFanout, FanoutListener } from '../../system/events/channel-fanout.js';
 import type { StreamFrame } from '../../system/events/stream-frame.js';
+import type { Unsubscribe } from '../../system/ports/fanout-bus.js';
 import type { SseFrame, SseSink } from '../../system/services/types.js';
-import type { SseSessionMsg } from './messages.js';
+import type { LiveFrame, SseSessionMsg } from './messages.js';
 
-/** Before the replay is written, live frames wait; after it, they go straight out. */
-type State =
-  | { status: 'replaying'; buffered: StreamFrame[]; lastSent: string | null }
-  | { status: 'live'; lastSent: string | null }
-  | { status: 'ended' };
+/** What a session replays before going live: the status frame and what the client missed; terminal ends the stream. */
+export interface Replay {
+  frames: StreamFrame[];
+  terminal: boolean;
+}
 
 export interface SseSessionProps {
   sink: SseSink;
-  /** Subscribes to the execution's live frames; resolves to the unsubscribe function once active. */
-  subscribe: (onFrame: (frame: StreamFrame) => void) => Promise<() => Promise<void>>;
+  /** The node's shared subscriptions and the channel of this execution's live frames. */
+  channels: ChannelFanout<LiveFrame>;
+  channel: string;
   /** Reads what the client has not seen yet (status frame, missed events); runs after the subscription is active. */
-  replay: () => Promise<{ frames: StreamFrame[]; terminal: boolean }>;
+  replay: () => Promise<Replay>;
 }
+
+/** The actor's state: before the replay is written, live, or ended. */
+type State = { status: 'replaying' | 'live' | 'ended'; session: SseSession };
 
 let counter = 0;
 
@@ -26,77 +32,133 @@ export function toSseFrame(frame: StreamFrame): SseFrame {
   return frame.event_type === 'status' ? { data } : { id: frame.event_id, data };
 }
 
-const closes = (frame: StreamFrame) => STREAM_CLOSING_EVENTS.has(frame.event_type as EventType);
+function closes(frame: StreamFrame): boolean {
+  return STREAM_CLOSING_EVENTS.has(frame.event_type as EventType);
+}
+
+/**
+ * One stream's session, and its listener on the channel. Live frames fanned out to every stream of a channel are
+ * written here by the bus listener, not through the actor's mailbox: nact handles each message in its own
+ * setImmediate with a fresh context, which for one frame to 20 000 sessions meant 20 000 turns of the event loop.
+ * The mode is switched only by the actor's handler (buffer → direct once the replay is written, → off at the end);
+ * the listener only appends to the buffer, or writes and advances `lastSent`, synchronously, so nothing can slip
+ * between the replay and the first direct write.
+ *
+ * A class with methods rather than closures: one stream costs this object, its actor, and its transport.
+ */
+class SseSession implements FanoutListener<LiveFrame> {
+  mode: 'buffer' | 'direct' | 'off' = 'buffer';
+  buffered: LiveFrame[] | null = null;
+  /** The id of the last event frame written; frames at or before it are duplicates of the replay. */
+  lastSent: string | null = null;
+  unsubscribe: Unsubscribe | null = null;
+  stopped = false;
+  ref!: Ref<SseSessionMsg>;
+
+  constructor(readonly sink: SseSink) {}
+
+  /** A live frame from the channel (see the class comment). */
+  deliver(live: LiveFrame): void {
+    if (this.mode === 'buffer') {
+      (this.buffered ??= []).push(live);
+      return;
+    }
+    if (this.mode === 'off' || this.isDuplicate(live.frame)) return;
+    this.sink.sendEncoded(live.encoded);
+    this.lastSent = live.frame.event_id;
+    if (closes(live.frame)) {
+      this.mode = 'off';
+      dispatch(this.ref, { type: 'TerminalSent' });
+    }
+  }
+
+  /** Writes the replay, then what arrived meanwhile; true once a terminal frame went out. */
+  writeReplay(frames: StreamFrame[]): boolean {
+    for (const frame of frames) if (this.write(frame, null)) return true;
+    const buffered = this.buffered ?? [];
+    this.buffered = null;
+    for (const live of buffered) if (this.write(live.frame, live)) return true;
+    return false;
+  }
+
+  /** Stops delivery and ends the stream. */
+  end(): void {
+    this.mode = 'off';
+    this.buffered = null;
+    this.sink.end();
+  }
+
+  /** Supervision: a crash ends this stream and its session; nothing else is affected. */
+  crashed(_msg: unknown, _err: unknown, ctx: { stop: unknown }): unknown {
+    this.end();
+    return ctx.stop;
+  }
+
+  private write(frame: StreamFrame, live: LiveFrame | null): boolean {
+    if (this.isDuplicate(frame)) return false;
+    if (live) this.sink.sendEncoded(live.encoded);
+    else this.sink.send(toSseFrame(frame));
+    if (frame.event_type !== 'status') this.lastSent = frame.event_id;
+    return closes(frame);
+  }
+
+  private isDuplicate(frame: StreamFrame): boolean {
+    return frame.event_type !== 'status' && this.lastSent !== null && frame.event_id <= this.lastSent;
+  }
+}
+
+/** The session's transition, shared by every session (the session object travels in the state). */
+function handle(state: State, msg: SseSessionMsg, ctx: { self: Ref<SseSessionMsg> }): State {
+  const { session } = state;
+  const end = (): State => {
+    session.end();
+    stop(ctx.self);
+    return { status: 'ended', session };
+  };
+  switch (msg.type) {
+    case 'Replayed':
+      if (state.status !== 'replaying') return state;
+      if (session.writeReplay(msg.frames) || msg.terminal) return end();
+      session.mode = 'direct';
+      return { status: 'live', session };
+    case 'TerminalSent':
+    case 'ReplayFailed':
+    case 'ClientGone':
+      return state.status === 'ended' ? state : end();
+  }
+}
+
+function afterStop(state: State): void {
+  const { session } = state;
+  session.stopped = true;
+  session.mode = 'off';
+  void session.unsubscribe?.();
+}
 
 /**
  * Spawns one SSE session: subscribes to the execution's frames, writes the replay, then live frames in order
  * without duplicates, and ends after a terminal frame or when the client goes away.
  */
 export function spawnSseSession(parent: Ref<unknown>, props: SseSessionProps): Ref<SseSessionMsg> {
-  const { sink } = props;
-  let unsubscribe: (() => Promise<void>) | undefined;
-  let finished = false;
-
-  const send = (state: { lastSent: string | null }, frames: StreamFrame[]): { lastSent: string | null; done: boolean } => {
-    let lastSent = state.lastSent;
-    for (const frame of frames) {
-      if (frame.event_type !== 'status' && lastSent !== null && frame.event_id <= lastSent) continue;
-      sink.send(toSseFrame(frame));
-      if (frame.event_type !== 'status') lastSent = frame.event_id;
-      if (closes(frame)) return { lastSent, done: true };
-    }
-    return { lastSent, done: false };
-  };
-
-  const ref = spawn(
-    parent as Ref<never>,
-    (state: State, msg: SseSessionMsg, ctx): State => {
-      const end = (): State => {
-        sink.end();
-        stop(ctx.self);
-        return { status: 'ended' };
-      };
-      switch (msg.type) {
-        case 'Live':
-          if (state.status === 'replaying') return { ...state, buffered: [...state.buffered, msg.frame] };
-          if (state.status === 'live') {
-            const r = send(state, [msg.frame]);
-            return r.done ? end() : { status: 'live', lastSent: r.lastSent };
-          }
-          return state;
-        case 'Replayed': {
-          if (state.status !== 'replaying') return state;
-          const r = send(state, [...msg.frames, ...state.buffered]);
-          return r.done || msg.terminal ? end() : { status: 'live', lastSent: r.lastSent };
-        }
-        case 'ReplayFailed':
-        case 'ClientGone':
-          return state.status === 'ended' ? state : end();
-      }
-    },
-    `session-${++counter}`,
-    {
-      initialState: { status: 'replaying', buffered: [], lastSent: null } as State,
-      onCrash: (_m, _e, ctx) => {
-        sink.end();
-        return ctx.stop;
-      },
-      afterStop: () => {
-        finished = true;
-        void unsubscribe?.();
-      },
-    },
-  );
-
-  sink.onClosed(() => dispatch(ref, { type: 'ClientGone' }));
-  props
-    .subscribe((frame) => dispatch(ref, { type: 'Live', frame }))
-    .then(async (unsub) => {
-      unsubscribe = unsub;
-      if (finished) return void unsub();
-      const { frames, terminal } = await props.replay();
-      dispatch(ref, { type: 'Replayed', frames, terminal });
-    })
-    .catch((err: unknown) => dispatch(ref, { type: 'ReplayFailed', message: String(err) }));
+  const session = new SseSession(props.sink);
+  const ref = spawn(parent as Ref<never>, handle, `session-${++counter}`, {
+    initialState: { status: 'replaying', session } as State,
+    onCrash: session.crashed.bind(session) as never,
+    afterStop,
+  }) as Ref<SseSessionMsg>;
+  session.ref = ref;
+  props.sink.onClosed(() => dispatch(ref, { type: 'ClientGone' }));
+  void start(session, props);
   return ref;
+}
+
+async function start(session: SseSession, props: SseSessionProps): Promise<void> {
+  try {
+    session.unsubscribe = await props.channels.subscribe(props.channel, session);
+    if (session.stopped) return void session.unsubscribe();
+    const { frames, terminal } = await props.replay();
+    dispatch(session.ref, { type: 'Replayed', frames, terminal });
+  } catch (err) {
+    dispatch(session.ref, { type: 'ReplayFailed', message: String(err) });
+  }
 }

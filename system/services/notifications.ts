@@ -20,9 +20,11 @@ import {
 } from '../domain/notifications.js';
 import type { NotificationPrefs } from '../domain/user-settings.js';
 import type { RecordHandler } from '../ports/event-log.js';
+import { createChannelFanout } from '../events/channel-fanout.js';
 import type { FanoutBus } from '../ports/fanout-bus.js';
 import type { NotificationQuery, NotificationStore } from '../stores/notification-store.js';
 import { slackPayload, webhookPayload, type Deliverer } from './notification-delivery.js';
+import { encodeFrame } from './sse-encoding.js';
 import type { SseSink } from './types.js';
 
 /** What the notification service needs. */
@@ -75,6 +77,14 @@ export function createNotificationService(deps: NotificationServiceDeps): Notifi
   const { store, bus } = deps;
   const now = () => (deps.clock ?? (() => new Date()))();
   const delivering = new Set<string>();
+  // One bus subscription per user channel on this node, however many tabs that user has open; framed once.
+  const streams = createChannelFanout(bus, {
+    decode: (payload) => {
+      const id = idOf(payload);
+      return encodeFrame({ event: 'notification', ...(id ? { id } : {}), data: payload });
+    },
+    onError: (err, channel) => deps.log?.warn({ err: String(err), channel }, 'notification stream fan-out'),
+  });
 
   const subscriptionsOf = async (userId: string): Promise<Subscription[]> => {
     const stamp = now().toISOString();
@@ -185,10 +195,7 @@ export function createNotificationService(deps: NotificationServiceDeps): Notifi
     },
 
     async openStream(userId, sink) {
-      const unsubscribe = await bus.subscribe(notificationChannel(userId), (payload) => {
-        const id = idOf(payload);
-        sink.send({ event: 'notification', ...(id ? { id } : {}), data: payload });
-      });
+      const unsubscribe = await streams.subscribe(notificationChannel(userId), { deliver: (frame) => sink.sendEncoded(frame) });
       sink.onClosed(() => void unsubscribe());
     },
 

@@ -2,6 +2,7 @@ import type { DomainEvent } from '../domain/events.js';
 import type { ExecutionResult, ExecutionStatus } from '../domain/execution.js';
 import type { EventType } from '../domain/events.js';
 import type { Language } from '../domain/runtimes.js';
+import type { EncodedSseFrame } from './sse-encoding.js';
 
 /** Who is asking: resolved by the HTTP pipeline's auth step from the session cookie; anonymous without one. */
 export interface Caller {
@@ -58,6 +59,8 @@ export interface SseFrame {
 export interface SseSink {
   /** Queues a frame; the transport closes the stream itself if the client cannot keep up. */
   send(frame: SseFrame): void;
+  /** Queues a frame serialised once for many streams (fan-out): the same bytes go to every stream. */
+  sendEncoded(frame: EncodedSseFrame): void;
   /** Ends the stream from the server side. */
   end(): void;
   readonly closed: boolean;

@@ -22,6 +22,7 @@ import {
   type MetricReader,
 } from '@opentelemetry/sdk-metrics';
 import { DURATION_BUCKETS_MS, type RouteStats } from '../../http/metrics.js';
+import type { SseStats } from '../../http/sse.js';
 
 export interface MetricsOptions {
   nodeId: string;
@@ -35,7 +36,7 @@ export interface MetricsOptions {
 /** Where the figures come from; each is read when metrics are collected, never before. */
 export interface MetricSources {
   http(): RouteStats[];
-  sse(): { open: number; bufferedBytes: number };
+  sse(): SseStats;
   admission(): Promise<{ queue_depth: number; active_count: number; max_concurrent: number }>;
   partitions(): number[];
   /** Dead letters waiting for an admin (shared store: every node reports the same figure) and the oldest's age. */
@@ -104,6 +105,14 @@ function registerObservables(meter: Meter, sources: MetricSources): void {
   gauge('process.memory.heap_used_bytes', 'V8 heap in use', 'By', () => process.memoryUsage().heapUsed);
   gauge('sse.sessions.open', 'Open SSE streams on this node', '{stream}', () => sources.sse().open);
   gauge('sse.buffered_bytes', 'Bytes waiting in SSE stream buffers on this node', 'By', () => sources.sse().bufferedBytes);
+  const counter = (name: string, description: string, unit: string, read: (s: SseStats) => number) => {
+    meter.createObservableCounter(name, { description, unit, valueType: ValueType.INT }).addCallback((result) => {
+      result.observe(read(sources.sse()));
+    });
+  };
+  counter('sse.frames.sent', 'SSE frames handed to client sockets on this node', '{frame}', (s) => s.framesSent);
+  counter('sse.frames.dropped', 'SSE frames never delivered: their stream was closed as too slow, or the client left with frames queued', '{frame}', (s) => s.framesDropped);
+  counter('sse.streams.closed_slow', 'SSE streams closed because the client stopped reading and the buffer reached SSE_MAX_BUFFER_KB', '{stream}', (s) => s.closedSlow);
   gauge('cluster.partitions.owned', 'Partitions this node owns', '{partition}', () => sources.partitions().length);
   const depth = meter.createObservableGauge('executions.queue.depth', { description: 'Executions waiting for a slot on this node', unit: '{execution}' });
   const active = meter.createObservableGauge('executions.active', { description: 'Executions holding a slot on this node', unit: '{execution}' });
