@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { AdmissionClient } from '../actors/admission/client.js';
 import { adminDlqRoutes } from '../http/routes/admin-dlq.js';
+import { adminEventRoutes } from '../http/routes/admin-events.js';
 import { adminExecutionRoutes } from '../http/routes/admin-executions.js';
 import { adminRateLimitRoutes } from '../http/routes/admin-rate-limits.js';
 import { adminSettingsRoutes } from '../http/routes/admin-settings.js';
@@ -30,6 +31,7 @@ import { AdminUserService } from './services/admin-users.js';
 import { createHttpDeliverer } from './services/notification-delivery.js';
 import { createNotificationService, notificationRecordHandler } from './services/notifications.js';
 import { createRateLimitService } from './services/rate-limits.js';
+import { createAdminEventService } from './services/admin-events.js';
 import { deadLetterIntake } from './services/dead-letter-intake.js';
 import { createDeadLetterService, type DeadLetterStats } from './services/dead-letters.js';
 import { createSagaService } from './services/sagas.js';
@@ -135,6 +137,7 @@ export async function buildPlatform(d: PlatformDeps): Promise<Platform> {
       adminRateLimitRoutes({ rateLimits }),
       sagaRoutes(sagas),
       adminDlqRoutes(deadLetters),
+      adminEventRoutes(createAdminEventService({ events })),
       docsRoutes(),
     ],
     components: [

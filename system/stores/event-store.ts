@@ -1,4 +1,4 @@
-import type { Collection, DocumentStore, Filter } from '../ports/document-store.js';
+import type { Collection, DocumentStore, Filter, FindOptions } from '../ports/document-store.js';
 import { parseEvent, type DomainEvent, type EventType } from '../domain/events.js';
 import { DuplicateKeyError } from '../ports/document-store.js';
 
@@ -44,6 +44,33 @@ export class EventStore {
     if (opts.eventTypes?.length) filter['event_type'] = { $in: opts.eventTypes };
     const rows = await this.events.find(filter, { sort: { event_id: 1 }, ...(opts.limit ? { limit: opts.limit } : {}) });
     return rows.map(toEvent);
+  }
+
+  /** Events matching a filter (a Filter over the stored event: `metadata.user_id`, `timestamp`, ...). */
+  async find(filter: Filter, options?: FindOptions): Promise<DomainEvent[]> {
+    return (await this.events.find(filter, options)).map(toEvent);
+  }
+
+  count(filter: Filter): Promise<number> {
+    return this.events.count(filter);
+  }
+
+  /**
+   * Every event matching `filter`, one page of `batch` at a time, ordered by event id (time order) `newestFirst` or
+   * not. Pages are read by key (after the last id seen), so a long scan costs the same per page to the end.
+   */
+  async *scan(filter: Filter, opts: { batch?: number; newestFirst?: boolean } = {}): AsyncGenerator<DomainEvent[]> {
+    const batch = opts.batch ?? 500;
+    const order = opts.newestFirst ? -1 : 1;
+    let after: string | null = null;
+    for (;;) {
+      const page: Filter = after === null ? filter : { ...filter, event_id: order === 1 ? { $gt: after } : { $lt: after } };
+      const rows = await this.events.find(page, { sort: { event_id: order }, limit: batch });
+      if (rows.length === 0) return;
+      yield rows.map(toEvent);
+      if (rows.length < batch) return;
+      after = rows[rows.length - 1]!.event_id;
+    }
   }
 
   async get(eventId: string): Promise<DomainEvent | null> {

@@ -1,10 +1,15 @@
 /**
  * Operations on a real embedded node: a saga cancelled mid-run stops its sandbox and releases its slot; a poison
  * command reaches the dead-letter API with its error and coordinates and can be discarded; a message that failed
- * while the store was broken is retried after the fix and processed exactly like the original.
+ * while the store was broken is retried after the fix and processed exactly like the original; a CSV export of
+ * many events is streamed in chunks and parses.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, readUntil } from '../../http/test-support.js';
+import { stampEvent } from '../../system/domain/events.js';
 import { partitionOf } from '../../system/domain/partition.js';
+import { createSqliteDocumentStore } from '../../system/embedded/document-store.js';
+import { EventStore } from '../../system/stores/event-store.js';
 import { createSqliteEventLog } from '../../system/embedded/event-log.js';
 import { openDataDir } from '../../system/embedded/sqlite.js';
 import type { Collection, Doc, DocumentStore } from '../../system/ports/document-store.js';
@@ -137,3 +142,77 @@ describe('dead letters on a real node', () => {
     expect(await listed()).toHaveLength(1);
   });
 });
+
+describe('event store admin on a real node', () => {
+  it('streams a CSV export of many events in chunks, and it parses', async () => {
+    const COUNT = 3000;
+    // Written through a second connection to the node's file, as another process would.
+    const db = openDataDir(t.dir.path);
+    const store = createSqliteDocumentStore(db);
+    try {
+      const events = new EventStore(store);
+      for (let i = 0; i < COUNT; i++) {
+        const id = `bulk-${i}`;
+        await events.append(stampEvent('execution_cancel_requested', id, { execution_id: id, reason: `line ${i}, with "quotes"\nand a break` }, { user_id: 'bulk-user' }));
+      }
+    } finally {
+      await store.close();
+    }
+
+    const port = Number(new URL(t.base).port);
+    const socket = await connect(port);
+    const cookie = t.session.headers()['cookie']!;
+    socket.write(`GET /api/v1/admin/events/export/csv?user_id=bulk-user&limit=50000 HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: ${cookie}\r\nConnection: close\r\n\r\n`);
+    const raw = await readUntil(socket, (text) => text.endsWith('\r\n0\r\n\r\n'), 30_000);
+    socket.destroy();
+    const headEnd = raw.indexOf('\r\n\r\n');
+    const head = raw.slice(0, headEnd).toLowerCase();
+    expect(head).toMatch(/^http\/1\.1 200/);
+    expect(head).toContain('transfer-encoding: chunked');
+    expect(head).not.toContain('content-length');
+    expect(head).toContain('content-type: text/csv');
+
+    // Undo the chunked framing, counting the chunks: a header chunk and one per page of events read.
+    let rest = raw.slice(headEnd + 4);
+    let body = '';
+    let chunks = 0;
+    for (;;) {
+      const eol = rest.indexOf('\r\n');
+      const size = parseInt(rest.slice(0, eol), 16);
+      if (size === 0) break;
+      body += rest.slice(eol + 2, eol + 2 + size);
+      rest = rest.slice(eol + 2 + size + 2);
+      chunks++;
+    }
+    expect(chunks).toBeGreaterThan(2);
+    const text = Buffer.from(body, 'latin1').toString('utf8');
+    const rows = parseCsv(text);
+    expect(rows[0]).toEqual(['event_id', 'event_type', 'timestamp', 'aggregate_id', 'user_id', 'service_name', 'correlation_id', 'payload']);
+    expect(rows).toHaveLength(COUNT + 1);
+    const ids = new Set(rows.slice(1).map((r) => r[3]));
+    expect(ids.size).toBe(COUNT);
+    const sample = rows.find((r) => r[3] === 'bulk-7')!;
+    expect(JSON.parse(sample[7]!)).toEqual({ execution_id: 'bulk-7', reason: 'line 7, with "quotes"\nand a break' });
+  }, 60_000);
+});
+
+/** A strict RFC 4180 reader (quoted cells, doubled quotes, CRLF rows) for checking the export. */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') (cell += '"'), i++;
+      else if (c === '"') quoted = false;
+      else cell += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') row.push(cell), (cell = '');
+    else if (c === '\r' && text[i + 1] === '\n') row.push(cell), rows.push(row), (row = []), (cell = ''), i++;
+    else cell += c;
+  }
+  if (cell !== '' || row.length) throw new Error('the export does not end with a complete row');
+  return rows;
+}
