@@ -147,6 +147,26 @@ describe('cluster of three nodes', () => {
       expect(letter.headers).toMatchObject({ original_topic: 'execution_commands', original_partition: String(partition) });
       expect(letter.headers['error']).toBeTruthy();
 
+      // The dead_letters consumer group stored it once in the shared store: every node's DLQ API shows it.
+      const stored = await waitFor(
+        async () => {
+          const found = (await cluster.api(cluster.nodes[2]!, '/admin/dlq/messages?topic=execution_commands')).body.messages.filter((m: { key: string }) => m.key === key);
+          return found.length > 0 ? found : null;
+        },
+        { timeoutMs: 30_000, intervalMs: 200, message: 'the poison command in the DLQ API of another node' },
+      );
+      expect(stored).toHaveLength(1);
+      expect(stored[0]).toMatchObject({
+        original_topic: 'execution_commands',
+        original_partition: partition,
+        consumer_group: 'execution-owners',
+        status: 'pending',
+        payload: '{"event_type":"execution_requested","not":"an event"}',
+      });
+      expect(stored[0].error).toBe(letter.headers['error']);
+      const fromFirst = await cluster.api(cluster.nodes[0]!, `/admin/dlq/messages/${stored[0].message_id}`);
+      expect(fromFirst.body).toMatchObject({ message_id: stored[0].message_id, original_offset: Number(letter.headers['original_offset']) });
+
       // The same partition still takes work.
       let id = '';
       for (let i = 0; i < 60 && !id; i++) {
@@ -207,5 +227,24 @@ describe('cluster of three nodes', () => {
     const first = await ask(0);
     expect(first.status).toBe(200);
     for (const i of [1, 2]) expect((await ask(i)).body.execution_id).toBe(first.body.execution_id);
+  });
+  it("answers from any node with the actors of an execution another node owns, and with that node's actor tree", async () => {
+    const members = await cluster.members(cluster.nodes[0]!);
+    const id = await submit(cluster, cluster.nodes[0]!, 'import time\nprint("up", flush=True)\ntime.sleep(3)');
+    const owner = members.find((m) => m.partitions.includes(partitionOf(id, CLUSTER_PARTITIONS)))!.nodeId;
+    const asker = cluster.nodes.find((n) => n.nodeId !== owner)!;
+    const view = await waitFor(
+      async () => {
+        const body = (await cluster.api(asker, `/admin/cluster/actors?execution_id=${id}`)).body;
+        return body.status === 'running' && body.hosted ? body : null;
+      },
+      { timeoutMs: 30_000, intervalMs: 200, message: 'the execution running, seen from another node' },
+    );
+    expect(view.node_id).toBe(owner);
+    const saga = view.actors.find((a: { kind: string }) => a.kind === 'saga');
+    expect(saga.state.status).toBe('running');
+    const tree = (await cluster.api(asker, `/admin/cluster/nodes/${owner}/actors`)).body.tree;
+    const partitions = tree.children.find((c: { name: string }) => c.name === 'partitions');
+    expect(partitions.children.length).toBe(members.find((m) => m.nodeId === owner)!.partitions.length);
   });
 });
