@@ -16,7 +16,9 @@ const API_STATUS: Record<ErrorKind, number> = {
   Locked: 423,
   Throttled: 429,
   InternalError: 500,
+  BadGateway: 502,
   ServiceUnavailable: 503,
+  GatewayTimeout: 504,
 };
 
 describe('toErrorResponse', () => {

@@ -25,6 +25,8 @@ import { TRACEPARENT, withTrace } from './events/trace-context.js';
 import { openInfrastructure, type Infrastructure } from './infrastructure.js';
 import { TOPICS } from './events/topics.js';
 import { createPlatformMetrics } from './telemetry/metrics.js';
+import { createClusterView, type ClusterView } from './cluster/cluster-view.js';
+import { createNodeRpc } from './cluster/node-rpc.js';
 import { createLogger, type Logger } from './log.js';
 import type { DocumentStore } from './ports/document-store.js';
 import type { Consumer } from './ports/event-log.js';
@@ -79,6 +81,21 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
   });
   const policy = SupervisionPolicySchema.parse(DEFAULT_POLICY);
   const crashes = new CrashLedger();
+  const clusterView = createClusterView({
+    nodeId: config.nodeId,
+    partitions: config.partitions,
+    system: () => system,
+    crashes,
+    registry: infra.registry,
+    executions,
+    rpc: () => rpc,
+  });
+  const rpc = createNodeRpc({
+    bus,
+    nodeId: config.nodeId,
+    answer: (query) => clusterView.answer(query),
+    onError: (err) => log.warn({ err }, 'could not answer another node'),
+  });
 
   let sandbox: Sandbox | undefined;
   let system: Ref<unknown> | undefined;
@@ -175,13 +192,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     {
       name: 'http',
       start: async () => {
-        const sse = createSseBranch(system!, {
-          bus,
-          executions,
-          events,
-          output: outputStore,
-          onError: (err, channel) => log.warn({ err, channel }, 'execution stream fan-out'),
-        });
+        const sse = createSseBranch(system!, { bus, executions, events, output: outputStore });
         const platform = await buildPlatform({
           config,
           store,
@@ -199,7 +210,13 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
           ...platform.pipeline,
           routes: [
             ...platform.routes,
-            adminClusterRoutes({ mode: infra.mode, nodeId: config.nodeId, nodes: () => infra.registry.list() }),
+            adminClusterRoutes({
+              mode: infra.mode,
+              nodeId: config.nodeId,
+              nodes: () => infra.registry.list(),
+              nodeTree: (nodeId) => clusterView.nodeTree(nodeId),
+              executionActors: (executionId) => clusterView.executionActors(executionId),
+            }),
             metricsRoutes(metrics),
           ],
           executions: createExecutionService({
@@ -244,7 +261,14 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     },
   ];
 
-  components.push(membership(config, infra, () => ({ port, router: router!, http: http! }), log));
+  components.push(
+    {
+      name: 'node-rpc',
+      start: () => rpc.start(),
+      stop: () => rpc.stop(),
+    },
+    membership(config, infra, () => ({ port, router: router!, http: http!, view: clusterView }), log),
+  );
 
   const started = await startAll(components);
   log.info({ port, mode: infra.mode, nodeId: config.nodeId, dataDir: config.dataDir, runtimes: sandbox!.runtimes.list() }, 'node started');
@@ -278,25 +302,25 @@ const HEARTBEAT_TTL_MS = 3 * HEARTBEAT_MS;
 function membership(
   config: Config,
   infra: Infrastructure,
-  parts: () => { port: number; router: PartitionRouter; http: ReturnType<typeof createHttpServer> },
+  parts: () => { port: number; router: PartitionRouter; http: ReturnType<typeof createHttpServer>; view: ClusterView },
   log: Logger,
 ): Component {
   const startedAt = new Date().toISOString();
   let timer: NodeJS.Timeout | undefined;
   const beat = async () => {
-    const { port, router, http } = parts();
-    const hosted = await router.inspect().catch(() => []);
+    const { port, router, http, view } = parts();
+    const figures = view.figures();
     await infra.registry.heartbeat(
       {
         nodeId: config.nodeId,
         address: config.advertisedUrl ?? `http://${config.host}:${port}`,
         startedAt,
         partitions: router.ownedPartitions(),
-        actors: {
-          partition: hosted.length,
-          execution: hosted.reduce((n, p) => n + p.executions.length, 0),
-          sse: http.sseStats().open,
-        },
+        // Open streams rather than the SSE branch's actor count: what an operator wants to know.
+        actors: { ...figures.actors, sse: http.sseStats().open },
+        mailboxes: figures.mailboxes,
+        restarts: figures.restarts,
+        crashes: figures.crashes,
       },
       HEARTBEAT_TTL_MS,
     );

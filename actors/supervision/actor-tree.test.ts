@@ -14,17 +14,18 @@ describe('actorTree', () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     const partition = spawn(system as Ref<never>, (s: null) => s, 'partition-3', { initialState: null });
-    const slow = spawn(partition as Ref<never>, async (s: { seen: number }) => (await gate, { ...s, seen: s.seen + 1 }), 'saga-abc', {
+    type SagaLike = { seen: number; script: string; owner: Ref<unknown>; note: string };
+    const slow = spawn(partition as Ref<never>, async (s: SagaLike) => (await gate, { ...s, seen: s.seen + 1 }), 'saga-1b4e28ba-2fa1-11d2-883f-0016d3cca427', {
       initialState: { seen: 0, script: 'print(1)', owner: partition, note: 'x'.repeat(600) },
     });
-    spawn(partition as Ref<never>, (s: null) => s, 'execution-abc', { initialState: null });
+    spawn(partition as Ref<never>, (s: null) => s, 'execution-1b4e28ba-2fa1-11d2-883f-0016d3cca427', { initialState: null });
     for (let i = 0; i < 4; i++) dispatch(slow, 'work');
     await delay(10);
 
     const tree = actorTree(system)!;
     const p = tree.children.find((c) => c.name === 'partition-3')!;
     expect(p.kind).toBe('partition');
-    const saga = p.children.find((c) => c.name === 'saga-abc')!;
+    const saga = p.children.find((c) => c.kind === 'saga')!;
     expect(saga).toMatchObject({ kind: 'saga', busy: true, mailbox: 3 });
     expect(totalsByKind(tree)).toEqual({
       partition: { count: 1, mailbox: 0, maxMailbox: 0 },

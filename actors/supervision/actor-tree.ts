@@ -8,7 +8,7 @@ import { findConcrete, type ConcreteActor } from './concrete.js';
 
 export interface ActorNode {
   name: string;
-  /** The name's prefix before the first `-` (`saga-<id>` → `saga`), or the whole name. */
+  /** The name without its id (see kindOf). */
   kind: string;
   mailbox: number;
   busy: boolean;
@@ -39,10 +39,11 @@ function describe(actor: ConcreteActor, fallbackName: string): ActorNode {
   };
 }
 
+/** An actor's kind: its name without a trailing id (`pod-watch-<uuid>` → `pod-watch`, `partition-3` → `partition`). */
 export function kindOf(name: string): string {
-  const dash = name.indexOf('-');
-  return dash > 0 ? name.slice(0, dash) : name;
+  return ID_SUFFIX.exec(name)?.[1] ?? name;
 }
+const ID_SUFFIX = /^(.+?)-(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|\d+)$/i;
 
 /** Counts and mailbox depths by kind over a tree (the root itself excluded). */
 export function totalsByKind(tree: ActorNode): Record<string, KindTotals> {
@@ -84,4 +85,32 @@ function plain(value: unknown, depth: number): unknown {
     if (copy !== undefined) out[key] = copy;
   }
   return out;
+}
+
+/** An actor picked out by name, with its state. */
+export interface ActorDetail {
+  path: string;
+  name: string;
+  kind: string;
+  mailbox: number;
+  busy: boolean;
+  state: unknown;
+}
+
+/** The actors below `ref` whose names are in `names`, wherever they sit in the tree, with their states. */
+export function actorsNamed(ref: Ref<unknown>, names: ReadonlySet<string>): ActorDetail[] {
+  const root = findConcrete(ref);
+  const found: ActorDetail[] = [];
+  const visit = (actor: ConcreteActor, path: string) => {
+    for (const child of actor.children.values()) {
+      const name = child.name ?? '?';
+      const childPath = `${path}/${name}`;
+      if (names.has(name)) {
+        found.push({ path: childPath, name, kind: kindOf(name), mailbox: child.mailbox?.length ?? 0, busy: child.busy ?? false, state: plain(child.state, 0) ?? null });
+      }
+      visit(child, childPath);
+    }
+  };
+  if (root) visit(root, '');
+  return found;
 }

@@ -11,7 +11,11 @@ export const ERROR_KINDS = {
   Locked: 423,
   Throttled: 429,
   InternalError: 500,
+  /** Another node answered with a failure. */
+  BadGateway: 502,
   ServiceUnavailable: 503,
+  /** Another node did not answer in time. */
+  GatewayTimeout: 504,
 } as const;
 export type ErrorKind = keyof typeof ERROR_KINDS;
 

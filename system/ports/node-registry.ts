@@ -20,6 +20,11 @@ export const NodeInfoSchema = z.object({
   actors: z.record(z.string(), z.number().int().nonnegative()),
   /** The program's version. */
   version: z.string().max(100).optional(),
+  /** Messages waiting in the mailboxes of each kind of actor. */
+  mailboxes: z.record(z.string(), z.number().int().nonnegative()).optional(),
+  /** Actor restarts since the node started, and the latest crashes. */
+  restarts: z.number().int().nonnegative().optional(),
+  crashes: z.array(z.object({ path: z.string(), error: z.string().max(2000), at: z.string(), decision: z.string() })).max(20).optional(),
 });
 export type NodeInfo = z.infer<typeof NodeInfoSchema>;
 

@@ -228,4 +228,23 @@ describe('cluster of three nodes', () => {
     expect(first.status).toBe(200);
     for (const i of [1, 2]) expect((await ask(i)).body.execution_id).toBe(first.body.execution_id);
   });
+  it("answers from any node with the actors of an execution another node owns, and with that node's actor tree", async () => {
+    const members = await cluster.members(cluster.nodes[0]!);
+    const id = await submit(cluster, cluster.nodes[0]!, 'import time\nprint("up", flush=True)\ntime.sleep(3)');
+    const owner = members.find((m) => m.partitions.includes(partitionOf(id, CLUSTER_PARTITIONS)))!.nodeId;
+    const asker = cluster.nodes.find((n) => n.nodeId !== owner)!;
+    const view = await waitFor(
+      async () => {
+        const body = (await cluster.api(asker, `/admin/cluster/actors?execution_id=${id}`)).body;
+        return body.status === 'running' && body.hosted ? body : null;
+      },
+      { timeoutMs: 30_000, intervalMs: 200, message: 'the execution running, seen from another node' },
+    );
+    expect(view.node_id).toBe(owner);
+    const saga = view.actors.find((a: { kind: string }) => a.kind === 'saga');
+    expect(saga.state.status).toBe('running');
+    const tree = (await cluster.api(asker, `/admin/cluster/nodes/${owner}/actors`)).body.tree;
+    const partitions = tree.children.find((c: { name: string }) => c.name === 'partitions');
+    expect(partitions.children.length).toBe(members.find((m) => m.nodeId === owner)!.partitions.length);
+  });
 });
