@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { embeddedEnv } from '../test/support/infra.js';
 import { bypassRateLimits, login, sessionApi, TEST_ADMIN } from '../test/support/session.js';
-import { openRawSse, type RawSse } from './raw-sse.js';
+import { openRawSse, type RawSse } from '../test/support/raw-sse.js';
 
 const PORT = Number(process.env['BENCH_PORT'] ?? 18_090);
 const base = `http://127.0.0.1:${PORT}/api/v1`;
@@ -185,6 +185,9 @@ async function main(): Promise<void> {
     const terminal = tallies.filter((t) => t.frames.size >= 2).length;
     console.log(`output frame delivered to ${got}/${n} streams (lost ${n - got}); streams that also got the terminal frame ${terminal}/${n}`);
     console.log(`delivery latency p50 ${pct(fanout, 50).toFixed(0)} ms  p99 ${pct(fanout, 99).toFixed(0)} ms  max ${pct(fanout, 100).toFixed(0)} ms; server CPU ${(procStat(pid).cpuSeconds - cpu0).toFixed(2)} s`);
+    // Latency starts at the frame's timestamp, taken before the output is stored; the spread is the fan-out alone.
+    const arrivals = tallies.flatMap((t) => [...t.frames.values()].slice(0, 1));
+    console.log(`fan-out spread (last minus first stream to receive it, client clock): ${(Math.max(...arrivals) - Math.min(...arrivals)).toFixed(0)} ms`);
     for (const s of streams) s.close();
     await sleep(2_000);
 
