@@ -192,7 +192,13 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     {
       name: 'http',
       start: async () => {
-        const sse = createSseBranch(system!, { bus, executions, events, output: outputStore });
+        const sse = createSseBranch(system!, {
+          bus,
+          executions,
+          events,
+          output: outputStore,
+          onError: (err, channel) => log.warn({ err, channel }, 'execution stream fan-out'),
+        });
         const platform = await buildPlatform({
           config,
           store,

@@ -33,6 +33,7 @@ function fakeSandbox() {
   const written: Array<[string, boolean]> = [];
   const sandbox: Sandbox = {
     backend: 'fake',
+    reattachableElsewhere: false,
     runtimes: { list: () => [], find: () => undefined },
     start: async () => handle,
     watch: (_h, cb) => {

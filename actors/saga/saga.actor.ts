@@ -143,6 +143,7 @@ export function spawnSaga(
             limits: deps.limitsFor(record),
             stdin: record.stdin,
             keepStdinOpen: record.interactive,
+            ...(record.user_id ? { userId: record.user_id } : {}),
           },
           report: self,
         });

@@ -72,6 +72,8 @@ export async function createKubernetesSandbox(opts: KubernetesSandboxOptions): P
 
 class PodSandbox implements KubernetesSandbox {
   readonly backend = KUBERNETES_BACKEND;
+  /** A pod runs on without its watcher: the partition's next owner, on any node, re-attaches to it. */
+  readonly reattachableElsewhere = true;
   readonly runtimes: ImageCatalogue;
   readonly informer: PodInformer;
   private readonly runs = new Map<string, PodRun>();

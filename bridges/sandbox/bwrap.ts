@@ -112,6 +112,8 @@ interface BackendConfig extends BwrapSandboxOptions {
 
 class BwrapSandbox implements Sandbox {
   readonly backend = BWRAP_BACKEND;
+  /** A run lives in this process: no other node can reach it, so a passivating watcher stops it. */
+  readonly reattachableElsewhere = false;
   readonly runtimes: InstalledRuntimes;
   private readonly runs = new Map<string, BwrapRun>();
   private readonly seccomp = buildSeccompFilter();

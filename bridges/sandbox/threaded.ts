@@ -71,6 +71,8 @@ interface Pending {
 
 class ThreadedSandbox implements Sandbox {
   readonly backend = BWRAP_BACKEND;
+  /** A run lives in this process: no other node can reach it, so a passivating watcher stops it. */
+  readonly reattachableElsewhere = false;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   /** Runs started and not yet seen to end: what to kill should the worker die. */

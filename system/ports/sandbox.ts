@@ -74,10 +74,10 @@ export interface Sandbox {
   readonly backend: string;
   /**
    * Whether a run goes on when its watcher passivates (its partition moved, its node stops), so that the partition's
-   * next owner, possibly on another node, re-attaches to it: true for Kubernetes pods. Unset or false for the local
+   * next owner, possibly on another node, re-attaches to it: true for Kubernetes pods. False for the local
    * sandbox, whose runs no other node can reach: a passivating watcher stops them and the next owner runs again.
    */
-  readonly reattachableElsewhere?: boolean;
+  readonly reattachableElsewhere: boolean;
   readonly runtimes: RuntimeCatalogue;
   start(spec: SandboxSpec): Promise<SandboxHandle>;
   watch(handle: SandboxHandle, onOutput?: (chunk: OutputChunk) => void): Promise<SandboxOutcome>;
