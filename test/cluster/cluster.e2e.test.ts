@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partitionOf } from '../../system/domain/partition.js';
 import { CLUSTER_PARTITIONS, startCluster, type TestCluster } from '../support/cluster.js';
 import { readSse } from '../support/sse-client.js';
-import { kafkaBrokers } from '../support/infra.js';
+import { Redis } from 'ioredis';
+import { kafkaBrokers, redisUrl } from '../support/infra.js';
 import { waitFor } from '../support/wait.js';
 import { expectExactlyOnce, submit } from './checks.js';
 
@@ -108,14 +109,29 @@ describe('cluster of three nodes', () => {
       timeoutMs: 60_000,
       onMessage: (m) => frames.push(JSON.parse(m.data) as (typeof frames)[number]),
     });
+    // More streams of the same execution on the watcher's node share that node's one Redis subscription.
+    const others = Array.from({ length: 4 }, () => readSse(`${watcher.base}/events/executions/${id}`, { headers: cluster.session.headers(), timeoutMs: 60_000 }));
     const output = () => frames.filter((f) => f.event_type === 'execution_output').map((f) => f.text).join('');
     // the program waits for its input: this chunk crossed from the owner to the watcher's node while it ran
     await waitFor(() => output().includes('ready\n'), { timeoutMs: 30_000, message: 'live output from the owning node' });
+    const redis = new Redis(await redisUrl(), { lazyConnect: true });
+    try {
+      await redis.connect();
+      const channel = `${cluster.namespace}:fanout:execution:${id}`;
+      await waitFor(async () => ((await redis.pubsub('NUMSUB', channel)) as [string, number])[1] === 1, { message: 'one subscriber connection for five streams' });
+    } finally {
+      redis.disconnect();
+    }
     const write = await cluster.api(watcher, `/executions/${id}/stdin`, { method: 'POST', json: { data: 'from afar\n', eof: true } });
     expect(write.status).toBe(200);
     expect((await stream).closedByServer).toBe(true);
     expect(output()).toBe('ready\necho: from afar\n');
     expect(frames.at(-1)).toMatchObject({ event_type: 'result_stored', result: { stdout: 'ready\necho: from afar\n' } });
+    for (const other of await Promise.all(others)) {
+      expect(other.closedByServer).toBe(true);
+      const text = other.messages.map((m) => JSON.parse(m.data) as (typeof frames)[number]).filter((f) => f.event_type === 'execution_output').map((f) => f.text).join('');
+      expect(text).toBe('ready\necho: from afar\n');
+    }
   }, 120_000);
 
   it('a poison command lands in the dead-letter topic with its error, and its partition keeps flowing', async () => {
