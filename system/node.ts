@@ -23,7 +23,7 @@ import { OutputPublisher } from './events/output-publisher.js';
 import { EventPublisher } from './events/publisher.js';
 import { TRACEPARENT, withTrace } from './events/trace-context.js';
 import { openInfrastructure, type Infrastructure } from './infrastructure.js';
-import { TOPICS } from './events/topics.js';
+import { RETRY_POLICIES, TOPICS } from './events/topics.js';
 import { createPlatformMetrics } from './telemetry/metrics.js';
 import { createClusterView, type ClusterView } from './cluster/cluster-view.js';
 import { createNodeRpc } from './cluster/node-rpc.js';
@@ -172,6 +172,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
           {
             group: 'execution-owners',
             topics: [TOPICS.executionCommands],
+            retry: RETRY_POLICIES[TOPICS.executionCommands],
             onAssigned: async (partitions) => {
               log.info({ partitions }, 'partitions assigned');
               sandbox!.scope?.([...router!.ownedPartitions(), ...partitions]);

@@ -16,7 +16,7 @@ import type { HttpServerDeps, RouteGroup } from '../http/server.js';
 import type { Component } from './components.js';
 import type { Config } from './config.js';
 import { EXECUTION_STATUSES } from './domain/execution.js';
-import { TOPICS } from './events/topics.js';
+import { RETRY_POLICIES, TOPICS } from './events/topics.js';
 import type { DocumentStore } from './ports/document-store.js';
 import type { Consumer, EventLog } from './ports/event-log.js';
 import type { FanoutBus } from './ports/fanout-bus.js';
@@ -144,7 +144,10 @@ export async function buildPlatform(d: PlatformDeps): Promise<Platform> {
       {
         name: 'notification-consumer',
         start: async () => {
-          consumer = await d.eventLog.consume({ group: 'notifications', topics: [TOPICS.executionEvents] }, notificationRecordHandler(notifications));
+          consumer = await d.eventLog.consume(
+            { group: 'notifications', topics: [TOPICS.executionEvents], retry: RETRY_POLICIES[TOPICS.executionEvents] },
+            notificationRecordHandler(notifications),
+          );
         },
         stop: async () => {
           await consumer?.stop();

@@ -136,14 +136,14 @@ export function createKafkaEventLog(options: KafkaEventLogOptions): EventLog {
     tuning: { ...DEFAULT_TUNING, ...options.consumer },
     clientRetry,
     logger,
-    deadLetter: (record, error, group) =>
+    deadLetter: (record, error, group, attempts) =>
       send(physical(DEAD_LETTER_TOPIC), record.key, record.value, {
         ...record.headers,
         [DEAD_LETTER_HEADERS.topic]: logical(record.topic),
         [DEAD_LETTER_HEADERS.partition]: String(record.partition),
         [DEAD_LETTER_HEADERS.offset]: String(record.offset),
         [DEAD_LETTER_HEADERS.error]: describeError(error),
-        [DEAD_LETTER_HEADERS.attempts]: String(retry.attempts),
+        [DEAD_LETTER_HEADERS.attempts]: String(attempts),
         [DEAD_LETTER_HEADERS.group]: logical(group),
       }),
   };

@@ -49,7 +49,7 @@
  */
 import type { Consumer as KafkaConsumer, EachBatchPayload, Kafka, RetryOptions } from 'kafkajs';
 import type { Consumer, ConsumerOptions, LogRecord, RecordHandler } from '../../system/ports/event-log.js';
-import type { RetryPolicy } from '../../system/embedded/log-consumer.js';
+import { checkRetry, retryWait, type RetryPolicy } from '../../system/embedded/log-consumer.js';
 import { coPartitionAssigner, diffOwnership, ownedPartitions, type TopicAssignment } from './assignment.js';
 import { describeError, type KafkaLogger } from './logger.js';
 import { recordFromKafka } from './records.js';
@@ -86,8 +86,8 @@ export interface MemberContext {
   tuning: ConsumerTuning;
   /** kafkajs' retry of requests (a consumer that exhausts it crashes and is restarted). */
   clientRetry: RetryOptions;
-  /** Appends a record that kept failing (in the handler of consumer group `group`) to the dead-letter topic; resolves when acked. */
-  deadLetter(record: LogRecord, error: unknown, group: string): Promise<void>;
+  /** Appends a record that failed `attempts` times in the handler of consumer group `group` to the dead-letter topic; resolves when acked. */
+  deadLetter(record: LogRecord, error: unknown, group: string, attempts: number): Promise<void>;
   logger: KafkaLogger;
 }
 
@@ -218,7 +218,7 @@ class Lane {
       }
       if (this.closed) return 'interrupted';
       if (attempt === retry.attempts) break;
-      if (!(await sleep(delayMs, this.abort.signal))) return 'interrupted';
+      if (!(await sleep(retryWait(retry, delayMs), this.abort.signal))) return 'interrupted';
       delayMs = Math.min(delayMs * retry.factor, retry.maxMs);
     }
     let backoffMs = 100;
@@ -292,12 +292,14 @@ class Member {
     private readonly options: ConsumerOptions,
     handler: RecordHandler,
   ) {
+    if (options.retry) checkRetry(options.retry);
+    const retry = options.retry ?? context.retry;
     this.host = {
       handler,
-      retry: context.retry,
+      retry,
       highWater: Math.max(2, context.tuning.maxBufferedPerPartition),
       logger: context.logger,
-      deadLetter: (record, error) => context.deadLetter(record, error, options.group),
+      deadLetter: (record, error) => context.deadLetter(record, error, options.group, retry.attempts),
       commit: async (topic, partition, offset) => {
         const consumer = this.current;
         if (!consumer) throw new Error('no running consumer');

@@ -12,18 +12,13 @@ import {
   type ConsumerOptions,
   type LogRecord,
   type RecordHandler,
+  type RetryPolicy,
 } from '../ports/event-log.js';
 import { partitionOf } from '../domain/partition.js';
 import type { LogTables } from './log-tables.js';
 import { partitionKey, sleep, type Wakeup } from './wakeup.js';
 
-/** How a failing record is retried before it is dead-lettered; `attempts` counts the first try. */
-export interface RetryPolicy {
-  attempts: number;
-  initialMs: number;
-  factor: number;
-  maxMs: number;
-}
+export type { RetryPolicy } from '../ports/event-log.js';
 
 /** Three attempts, 50 ms then 100 ms apart (capped at 400 ms when attempts are raised). */
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 3, initialMs: 50, factor: 2, maxMs: 400 };
@@ -35,8 +30,14 @@ export function checkRetry(retry: RetryPolicy): void {
     retry.attempts >= 1 &&
     retry.initialMs >= 0 &&
     retry.factor >= 1 &&
-    retry.maxMs >= retry.initialMs;
+    retry.maxMs >= retry.initialMs &&
+    (retry.jitter === undefined || (retry.jitter >= 0 && retry.jitter <= 1));
   if (!ok) throw new Error(`invalid retry policy ${JSON.stringify(retry)}`);
+}
+
+/** The wait before the next attempt: `delayMs` less a random part of up to `jitter` of it. */
+export function retryWait(retry: RetryPolicy, delayMs: number, random: () => number = Math.random): number {
+  return Math.round(delayMs * (1 - (retry.jitter ?? 0) * random()));
 }
 
 /** What a member needs from the log that created it. */
@@ -63,12 +64,15 @@ export async function startMember(
   handler: RecordHandler,
 ): Promise<Consumer> {
   const owned = Array.from({ length: context.partitions }, (_, partition) => partition);
+  if (options.retry) checkRetry(options.retry);
+  // This member's records are retried by its own policy when it has one.
+  const member: MemberContext = options.retry ? { ...context, retry: options.retry } : context;
   await options.onAssigned?.(owned);
   const abort = new AbortController();
   // Every partition loop listens for the abort; that many listeners is expected, not a leak.
   setMaxListeners(0, abort.signal);
   const loops = options.topics.flatMap((topic) =>
-    owned.map((partition) => runPartition(context, options.group, topic, partition, handler, abort.signal)),
+    owned.map((partition) => runPartition(member, options.group, topic, partition, handler, abort.signal)),
   );
   let stopped: Promise<void> | undefined;
   return {
@@ -149,7 +153,7 @@ async function deliver(
     }
     if (abort.aborted) return 'interrupted';
     if (attempt === retry.attempts) break;
-    if (!(await sleep(delayMs, abort))) return 'interrupted';
+    if (!(await sleep(retryWait(retry, delayMs), abort))) return 'interrupted';
     delayMs = Math.min(delayMs * retry.factor, retry.maxMs);
   }
   deadLetter(context, group, record, lastError);

@@ -15,6 +15,19 @@ export interface LogRecord {
 
 export type RecordHandler = (record: LogRecord) => Promise<void>;
 
+/**
+ * How a failing record is retried before it is dead-lettered; `attempts` counts the first try. The wait after a
+ * failed attempt starts at `initialMs` and grows by `factor` up to `maxMs`; with `jitter` (0–1, default 0) each
+ * wait is shortened by a random part of up to that fraction, so consumers that failed together do not retry together.
+ */
+export interface RetryPolicy {
+  attempts: number;
+  initialMs: number;
+  factor: number;
+  maxMs: number;
+  jitter?: number;
+}
+
 export interface ConsumerOptions {
   group: string;
   topics: string[];
@@ -22,6 +35,8 @@ export interface ConsumerOptions {
   onAssigned?: (partitions: number[]) => Promise<void> | void;
   /** Called with partitions taken away; their in-flight records have finished. */
   onRevoked?: (partitions: number[]) => Promise<void> | void;
+  /** How this consumer's failing records are retried (a policy per kind of message); default the log's. */
+  retry?: RetryPolicy;
 }
 
 /** A running consumer-group member. */

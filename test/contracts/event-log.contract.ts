@@ -242,6 +242,25 @@ export function eventLogContract(name: string, make: () => Promise<EventLogFixtu
       expect(letter.headers[DEAD_LETTER_HEADERS.error]).toContain(`poison pill #${attempts}`);
       await collector.consumer.stop();
     });
+
+    it("retries by the consumer's own policy when it has one, and says so in the dead letter", async () => {
+      await log.append(topic, 'k', 'poison');
+      await log.append(topic, 'k', 'after');
+      let attempts = 0;
+      const group = freshName('g');
+      const retry = { attempts: 5, initialMs: 1, factor: 1, maxMs: 1, jitter: 1 };
+      const collector = await collect(log, { group, topics: [topic], retry }, async (record) => {
+        if (record.value !== 'poison') return;
+        attempts++;
+        throw new Error(`attempt ${attempts}`);
+      });
+      await waitFor(() => collector.values().includes('after'), { message: 'the record after the poison' });
+      expect(attempts).toBe(5);
+      const letter = await findDeadLetter(log, topic);
+      expect(letter.headers).toMatchObject({ [DEAD_LETTER_HEADERS.attempts]: '5', [DEAD_LETTER_HEADERS.group]: group });
+      expect(letter.headers[DEAD_LETTER_HEADERS.error]).toContain('attempt 5');
+      await collector.consumer.stop();
+    });
   });
 }
 

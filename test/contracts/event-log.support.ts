@@ -32,7 +32,7 @@ export interface Collector {
 /** Starts a consumer that records every record it handled, after `handler` (if any) resolved. */
 export async function collect(
   log: EventLog,
-  options: Pick<ConsumerOptions, 'group' | 'topics'>,
+  options: Pick<ConsumerOptions, 'group' | 'topics' | 'retry'>,
   handler: RecordHandler = async () => {},
 ): Promise<Collector> {
   const records: LogRecord[] = [];

@@ -122,7 +122,8 @@ describe('dead letters on a real node', () => {
       const res = await t.api('/admin/dlq/messages?consumer_group=notifications&status=pending');
       return res.body.messages.find((m: any) => m.event?.aggregate_id === id);
     }, { message: 'the failed notification event in the dead-letter API' });
-    expect(letter).toMatchObject({ original_topic: 'execution_events', event_type: 'execution_completed', key: id, error: 'Error: notification store is down' });
+    // Events are retried by their own policy (RETRY_POLICIES): five attempts before the dead letter.
+    expect(letter).toMatchObject({ original_topic: 'execution_events', event_type: 'execution_completed', key: id, error: 'Error: notification store is down', attempts: 5 });
     const listed = async () => (await t.api('/notifications')).body.notifications.filter((n: any) => n.action_url?.includes(id) || n.body?.includes(id));
     expect(await listed()).toEqual([]);
 
