@@ -236,6 +236,32 @@ describe('cluster of three nodes', () => {
     expect(traced).toContain('result_stored');
   }, 120_000);
 
+  it("cancels a saga from a node that does not own it: the owner's saga stops the run and releases the slot", async () => {
+    const members = await cluster.members(cluster.nodes[0]!);
+    const id = await submit(cluster, cluster.nodes[0]!, 'import time\nprint("up", flush=True)\ntime.sleep(60)');
+    const owner = members.find((m) => m.partitions.includes(partitionOf(id, CLUSTER_PARTITIONS)))!.nodeId;
+    const asker = cluster.nodes.find((n) => n.nodeId !== owner)!;
+    const saga = await waitFor(
+      async () => {
+        const res = await cluster.api(asker, `/sagas/execution/${id}`);
+        return res.status === 200 && res.body.current_step === 'await_outcome' ? res.body : null;
+      },
+      { timeoutMs: 30_000, intervalMs: 200, message: 'the saga running, seen from another node' },
+    );
+    expect(saga.state).toBe('running');
+    const res = await cluster.api(asker, `/sagas/${saga.saga_id}/cancel`, { method: 'POST' });
+    expect(res.status).toBe(200);
+    const ended = await waitFor(
+      async () => {
+        const body = (await cluster.api(asker, `/sagas/${saga.saga_id}`)).body;
+        return body.state === 'cancelled' ? body : null;
+      },
+      { timeoutMs: 30_000, intervalMs: 200, message: 'the saga cancelled' },
+    );
+    expect(ended.compensated_steps).toEqual(['stop_sandbox', 'release']);
+    expect((await cluster.api(cluster.nodes[0]!, `/executions/${id}/result`)).body.status).toBe('cancelled');
+  }, 90_000);
+
   it('an Idempotency-Key maps to one execution whichever node is asked', async () => {
     const key = `idem-${randomBytes(6).toString('hex')}`;
     const ask = (i: number) =>
