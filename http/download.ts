@@ -37,6 +37,7 @@ export async function sendDownload(ctx: HttpContext, download: Download, log: Ht
           });
         });
         wake = null;
+        if (ctx.aborted) return;
       }
       next = await pieces.next();
     }
