@@ -153,4 +153,13 @@ describe('admin dead-letter API', () => {
     expect((await call('GET', '/admin/dlq/messages', admin)).body!['total']).toBe(0);
     expect(await letters.discardedOne(id)).toMatchObject({ discarded_by: 'root', discard_reason: 'bad payload, fixed upstream', event_id: 'ev-d' });
   });
+
+  it('is in the OpenAPI document with its parameters', async () => {
+    const doc = (await (await fetch(`${s.base}/api/v1/openapi.json`)).json()) as any;
+    const discard = doc.paths['/api/v1/admin/dlq/messages/{message_id}'].delete;
+    expect(discard['x-auth']).toBe('admin');
+    expect(discard.parameters.map((p: any) => p.name).sort()).toEqual(['message_id', 'reason']);
+    expect(doc.paths['/api/v1/admin/dlq/retry'].post.requestBody.content['application/json'].schema).toMatchObject({ required: ['message_ids'] });
+    expect(Object.keys(doc.paths['/api/v1/admin/dlq/messages'].get.responses['200'].content['application/json'].schema.properties)).toEqual(['messages', 'total', 'offset', 'limit']);
+  });
 });

@@ -155,4 +155,12 @@ describe('admin events API', () => {
     const none = await call('GET', '/admin/events/export/json?aggregate_id=nothing', admin);
     expect(JSON.parse(none.text)).toEqual([]);
   });
+
+  it('is in the OpenAPI document: export parameters, browse body, stats response', async () => {
+    const doc = (await (await fetch(`${s.base}/api/v1/openapi.json`)).json()) as any;
+    const exp = doc.paths['/api/v1/admin/events/export/{format}'].get;
+    expect(exp.parameters.map((p: any) => p.name).sort()).toEqual(['aggregate_id', 'end_time', 'event_types', 'format', 'limit', 'service_name', 'start_time', 'user_id']);
+    expect(doc.paths['/api/v1/admin/events/browse'].post.requestBody.content['application/json'].schema.properties).toHaveProperty('filters');
+    expect(doc.paths['/api/v1/admin/events/stats'].get.responses['200'].content['application/json'].schema.required).toContain('error_rate');
+  });
 });
