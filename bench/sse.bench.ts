@@ -9,6 +9,8 @@
  *    (default 1 000): ⌈rate/10⌉ programs each printing a line every 100 ms (the output batcher flushes 50 ms
  *    after a first byte, so each line is one frame), the streams spread over them; latency, loss, and the server's
  *    CPU per 1 000 frames delivered.
+ * 4. side by side: the idle streams and the one-message fan-out against a plain node:http SSE server
+ *    (bench/plain-sse-server.ts), as ratios.
  * Figures are printed, not asserted.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -115,6 +117,67 @@ async function openStreams(id: string, count: number, headers: Record<string, st
   return streams;
 }
 
+/** Phase 1 and 2 figures of the platform, for the side-by-side with a plain node:http server. */
+const platform = { heapPerStream: NaN, rssPerStream: NaN, spread: NaN, p99: NaN };
+
+/** The same idle streams and one-message fan-out against bench/plain-sse-server.ts. */
+async function plainServer(n: number): Promise<void> {
+  const port = PORT + 1;
+  const child = spawn(process.execPath, ['--expose-gc', '--import', './bench/gc-on-signal.mjs', '--import', 'tsx', 'bench/plain-sse-server.ts', String(port)], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  process.once('exit', () => child.kill('SIGKILL'));
+  const memory = async () => {
+    await sleep(2_000);
+    process.kill(child.pid!, 'SIGUSR2');
+    await sleep(1_000);
+    const m = (await (await fetch(`http://127.0.0.1:${port}/memory`)).json()) as { heapUsed: number };
+    return { heap: m.heapUsed, rss: procStat(child.pid!).rssBytes };
+  };
+  try {
+    for (let i = 0; !(await fetch(`http://127.0.0.1:${port}/memory`).then((r) => r.ok, () => false)); i++) {
+      if (i > 100) throw new Error('plain server did not start');
+      await sleep(100);
+    }
+    const latencies: number[] = [];
+    const arrivals: number[] = [];
+    const open = (count: number) => {
+      const opened: Array<Promise<void>> = [];
+      for (let i = 0; i < count; i++) {
+        opened.push(
+          new Promise<void>((resolve) => {
+            openRawSse({
+              port,
+              path: '/stream',
+              onFrame: (f) => {
+                const frame = JSON.parse(f.data) as { event_type: string; timestamp: string };
+                if (frame.event_type === 'status') return resolve();
+                latencies.push(f.receivedAt - Date.parse(frame.timestamp));
+                arrivals.push(f.receivedAt);
+              },
+              onClose: () => resolve(),
+            });
+          }),
+        );
+      }
+      return Promise.all(opened);
+    };
+    const warm = Math.min(200, Math.floor(n / 10));
+    for (let i = 0; i < warm; i += 256) await open(Math.min(256, warm - i));
+    const before = await memory();
+    for (let i = warm; i < n; i += 256) await open(Math.min(256, n - i));
+    const after = await memory();
+    const heap = (after.heap - before.heap) / (n - warm);
+    const rss = (after.rss - before.rss) / (n - warm);
+    await fetch(`http://127.0.0.1:${port}/publish`, { method: 'POST' });
+    const deadline = Date.now() + 60_000;
+    while (arrivals.length < n && Date.now() < deadline) await sleep(50);
+    const spread = Math.max(...arrivals) - Math.min(...arrivals);
+    console.log(`plain node:http: heap ${(heap / 1024).toFixed(2)} KB, RSS ${(rss / 1024).toFixed(2)} KB per stream; one message to ${n}: delivered ${arrivals.length}, p50 ${pct(latencies, 50).toFixed(0)} ms  p99 ${pct(latencies, 99).toFixed(0)} ms, spread ${spread.toFixed(0)} ms`);
+    console.log(`platform / plain: heap per stream ×${(platform.heapPerStream / heap).toFixed(2)}, RSS per stream ×${(platform.rssPerStream / rss).toFixed(2)}, fan-out p99 ×${(platform.p99 / pct(latencies, 99)).toFixed(2)}, spread ×${(platform.spread / spread).toFixed(2)}`);
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
 async function main(): Promise<void> {
   const limit = openFilesLimit();
   const n = Math.min(WANTED, limit - 300);
@@ -171,6 +234,8 @@ async function main(): Promise<void> {
     const after = await settledMemory(pid);
     const m = await serverMetrics();
     const measured = n - warm;
+    platform.heapPerStream = (after.heap - before.heap) / measured;
+    platform.rssPerStream = (after.rss - before.rss) / measured;
     console.log(`opened ${measured} more streams in ${openSeconds.toFixed(1)} s (${(measured / openSeconds).toFixed(0)}/s) after ${warm} to warm up; server reports sse_sessions_open ${m['sse_sessions_open'] ?? '?'}`);
     console.log(`server heap ${(before.heap / 2 ** 20).toFixed(1)} → ${(after.heap / 2 ** 20).toFixed(1)} MiB: ${((after.heap - before.heap) / measured / 1024).toFixed(2)} KB per stream`);
     console.log(`server RSS  ${(before.rss / 2 ** 20).toFixed(1)} → ${(after.rss / 2 ** 20).toFixed(1)} MiB: ${((after.rss - before.rss) / measured / 1024).toFixed(2)} KB per stream`);
@@ -187,7 +252,9 @@ async function main(): Promise<void> {
     console.log(`delivery latency p50 ${pct(fanout, 50).toFixed(0)} ms  p99 ${pct(fanout, 99).toFixed(0)} ms  max ${pct(fanout, 100).toFixed(0)} ms; server CPU ${(procStat(pid).cpuSeconds - cpu0).toFixed(2)} s`);
     // Latency starts at the frame's timestamp, taken before the output is stored; the spread is the fan-out alone.
     const arrivals = tallies.flatMap((t) => [...t.frames.values()].slice(0, 1));
-    console.log(`fan-out spread (last minus first stream to receive it, client clock): ${(Math.max(...arrivals) - Math.min(...arrivals)).toFixed(0)} ms`);
+    platform.spread = Math.max(...arrivals) - Math.min(...arrivals);
+    platform.p99 = pct(fanout, 99);
+    console.log(`fan-out spread (last minus first stream to receive it, client clock): ${platform.spread.toFixed(0)} ms`);
     for (const s of streams) s.close();
     await sleep(2_000);
 
@@ -225,6 +292,9 @@ async function main(): Promise<void> {
     await new Promise((r) => server.once('exit', r));
     await rm(dataDir, { recursive: true, force: true });
   }
+  console.log(`\n## 4. side by side: the same ${n} idle streams and one message, served by a plain node:http SSE server`);
+  await plainServer(n);
+  process.exit(0);
 }
 
 main().catch((err: unknown) => {
