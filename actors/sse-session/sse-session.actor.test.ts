@@ -75,8 +75,11 @@ describe('SSE session', () => {
     // Published while the replay is being read: one of them is also in the replay.
     await publish(frame('02'));
     await publish(frame('03'));
-    release({ frames: [status, frame('01'), frame('02')], terminal: false });
+    const replayed = [status, frame('01'), frame('02')];
+    release({ frames: replayed, terminal: false });
     await tick();
+    // Nothing of the replay stays referenced by the message nact keeps after handling it.
+    expect(replayed).toEqual([]);
     expect(sink.written.map((d) => (JSON.parse(d) as StreamFrame).event_id)).toEqual(['', '01', '02', '03']);
     await publish(frame('04'));
     await publish(frame('03'));

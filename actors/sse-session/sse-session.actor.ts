@@ -72,9 +72,13 @@ class SseSession implements FanoutListener<LiveFrame> {
     }
   }
 
-  /** Writes the replay, then what arrived meanwhile; true once a terminal frame went out. */
+  /**
+   * Writes the replay, then what arrived meanwhile; true once a terminal frame went out. The replay is emptied as it
+   * is written: nact keeps an actor's last handled message (its setImmediate) until the next one, and a client
+   * joining a chatty run would otherwise keep all of the run's output so far alive for as long as it listens.
+   */
   writeReplay(frames: StreamFrame[]): boolean {
-    for (const frame of frames) if (this.write(frame, null)) return true;
+    for (const frame of frames.splice(0)) if (this.write(frame, null)) return true;
     const buffered = this.buffered ?? [];
     this.buffered = null;
     for (const live of buffered) if (this.write(live.frame, live)) return true;
