@@ -70,6 +70,7 @@ describe('target memory', () => {
     expect(memoryFromJson({ process: { memory_rss_bytes: 1234, heap_used_bytes: 10 } })).toBe(1234);
     expect(memoryFromJson({ memory: { rss_mb: 2 } })).toBe(2 * 1024 * 1024);
     expect(memoryFromPrometheus('# HELP x\nprocess_resident_memory_bytes 5.5e7\nother 1\n')).toBe(55_000_000);
+    expect(memoryFromPrometheus('# TYPE process_memory_rss_bytes gauge\nprocess_memory_rss_bytes{node="a"} 1234\n')).toBe(1234);
     expect(memoryFromPrometheus('nothing here')).toBeNull();
   });
 });

@@ -2,7 +2,7 @@
  * Reads the target's memory use, when it tells. Tried in order, once at the start: a memory field in
  * `GET /api/v1/health/ready` (any numeric field named like `rss`, `rss_bytes`, `memory_rss_bytes`,
  * `resident_memory_bytes`, `heap_used_bytes`, or with `_mb`/`_kb` units), then a Prometheus `/metrics`
- * (`process_resident_memory_bytes`) at the node root or under /api/v1. If none answers, memory is left out of
+ * (`process_resident_memory_bytes` or `process_memory_rss_bytes`) at the node root or under /api/v1. If none answers, memory is left out of
  * the report. Probes are measurement overhead: they are not counted as requests.
  */
 
@@ -42,11 +42,14 @@ export function memoryFromJson(doc: unknown): number | null {
   return found[0]?.bytes ?? null;
 }
 
-/** `process_resident_memory_bytes` from a Prometheus text exposition (summed over series). */
+/**
+ * The process's RSS from a Prometheus text exposition (summed over series): `process_resident_memory_bytes` (the
+ * usual client libraries) or `process_memory_rss_bytes` (this project's OpenTelemetry gauge).
+ */
 export function memoryFromPrometheus(text: string): number | null {
   let total: number | null = null;
   for (const line of text.split('\n')) {
-    const m = /^process_resident_memory_bytes(?:\{[^}]*\})?\s+([0-9.eE+-]+)/.exec(line);
+    const m = /^process_(?:resident_memory|memory_rss)_bytes(?:\{[^}]*\})?\s+([0-9.eE+-]+)/.exec(line);
     if (m) total = (total ?? 0) + Number(m[1]);
   }
   return total !== null && Number.isFinite(total) ? total : null;
@@ -90,7 +93,7 @@ export async function findMemoryProbe(base: string): Promise<MemoryProbe | null>
     const r = await get(base + path);
     if (r && r.status === 200 && memoryFromPrometheus(r.text) !== null) {
       return {
-        source: `GET ${path} process_resident_memory_bytes`,
+        source: `GET ${path} process RSS`,
         read: async () => {
           const again = await get(base + path);
           return again && again.status === 200 ? memoryFromPrometheus(again.text) : null;
