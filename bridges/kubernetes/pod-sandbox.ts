@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Limits } from '../../system/domain/limits.js';
 import { partitionOf } from '../../system/domain/partition.js';
-import { SandboxFault, type OutputChunk, type Sandbox, type SandboxHandle, type SandboxOutcome, type SandboxSpec } from '../../system/ports/sandbox.js';
+import { SandboxFault, watchRun, type OutputChunk, type Sandbox, type SandboxHandle, type SandboxOutcome, type SandboxSpec } from '../../system/ports/sandbox.js';
 import { FRAME_KEY_ENV } from './frames.js';
 import { PodInformer } from './informer.js';
 import type { KubeApi } from './kube-api.js';
@@ -178,12 +178,7 @@ class PodSandbox implements KubernetesSandbox {
   async watch(handle: SandboxHandle, onOutput?: (chunk: OutputChunk) => void): Promise<SandboxOutcome> {
     const run = handle.backend === KUBERNETES_BACKEND ? this.runs.get(handle.id) : undefined;
     if (!run) throw new SandboxFault(`unknown sandbox ${handle.backend}/${handle.id}`);
-    const unsubscribe = onOutput ? run.subscribe(onOutput) : () => {};
-    try {
-      return await run.outcome;
-    } finally {
-      unsubscribe();
-    }
+    return watchRun(run, onOutput);
   }
 
   async stop(handle: SandboxHandle): Promise<void> {

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { access, constants } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SandboxFault, type OutputChunk, type Sandbox, type SandboxHandle, type SandboxOutcome, type SandboxSpec } from '../../system/ports/sandbox.js';
+import { SandboxFault, watchRun, type OutputChunk, type Sandbox, type SandboxHandle, type SandboxOutcome, type SandboxSpec } from '../../system/ports/sandbox.js';
 import { buildBwrapArgs, buildLauncherInput, type RoBind } from './bwrap-args.js';
 import { checkCgroupMount, createOwnerDirs, ownerTag, removeOwnerDirs, removeStaleCgroups } from './cgroup-owner.js';
 import { CgroupPool } from './cgroup-pool.js';
@@ -202,12 +202,7 @@ class BwrapSandbox implements Sandbox {
   async watch(handle: SandboxHandle, onOutput?: (chunk: OutputChunk) => void): Promise<SandboxOutcome> {
     const run = this.runs.get(handle.id);
     if (!run || handle.backend !== BWRAP_BACKEND) throw new SandboxFault(`unknown sandbox ${handle.backend}/${handle.id}`);
-    const unsubscribe = onOutput ? run.subscribe(onOutput) : () => {};
-    try {
-      return await run.outcome;
-    } finally {
-      unsubscribe();
-    }
+    return watchRun(run, onOutput);
   }
 
   async stop(handle: SandboxHandle): Promise<void> {

@@ -56,6 +56,22 @@ export interface OutputChunk {
   text: string;
 }
 
+/** A run as backends keep it: live output to subscribe to, and its outcome. */
+export interface WatchableRun {
+  subscribe(listener: (chunk: OutputChunk) => void): () => void;
+  readonly outcome: Promise<SandboxOutcome>;
+}
+
+/** Sandbox.watch for a backend's run: live output goes to `onOutput` until the outcome is in. */
+export async function watchRun(run: WatchableRun, onOutput?: (chunk: OutputChunk) => void): Promise<SandboxOutcome> {
+  const unsubscribe = onOutput ? run.subscribe(onOutput) : () => {};
+  try {
+    return await run.outcome;
+  } finally {
+    unsubscribe();
+  }
+}
+
 /** Raised for our own faults (cannot start, backend broken); never for what the user's code did. */
 export class SandboxFault extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
