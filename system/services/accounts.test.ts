@@ -85,7 +85,12 @@ describe('AccountService', () => {
   });
 
   it('the caller resolver: anonymous without or with a bad cookie; the stored role applies at once', async () => {
-    const resolve = createCallerResolver(accounts);
+    const resolver = createCallerResolver(accounts);
+    // The caller reads the address from the request only when asked (see callerOf): compare what it answers.
+    const resolve = async (request: { headers: Record<string, string>; ip: string }) => {
+      const caller = await resolver(request);
+      return { userId: caller.userId, role: caller.role, ip: caller.ip };
+    };
     expect(await resolve({ headers: {}, ip: '10.0.0.1' })).toEqual({ userId: null, role: 'anonymous', ip: '10.0.0.1' });
     expect(await resolve({ headers: cookie('nope'), ip: '10.0.0.1' })).toEqual({ userId: null, role: 'anonymous', ip: '10.0.0.1' });
     const profile = await accounts.register({ username: 'dan', email: 'dan@example.com', password: 'password-123' });
