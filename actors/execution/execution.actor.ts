@@ -1,6 +1,7 @@
 import { dispatch, spawn, type Ref } from 'nact';
 import type { ExecutionRecord } from '../../system/domain/execution.js';
 import type { EventPublisher } from '../../system/events/publisher.js';
+import { withTrace } from '../../system/events/trace-context.js';
 import type { ExecutionStore } from '../../system/stores/execution-store.js';
 import type { CrashLedger, SupervisionPolicy } from '../supervision/policy.js';
 import { restartWithBackoff } from '../supervision/policy.js';
@@ -31,44 +32,52 @@ export const executionActorName = (id: string) => `execution-${id}`;
  * is stored, and is published as events. Its state is rebuilt from the store after a crash.
  */
 export function spawnExecution(parent: Ref<unknown>, executionId: string, deps: ExecutionDeps): Ref<ExecutionMsg> {
+  /** Events continue the submitting request's trace, whichever message or node got this actor running. */
+  const inTrace = <T>(record: ExecutionRecord | null, fn: () => Promise<T>): Promise<T> =>
+    record?.traceparent ? withTrace(record.traceparent, fn) : fn();
+
   const load = async (state: State): Promise<ExecutionRecord | null> => {
     if (state.status === 'loaded') return state.record;
     const record = await deps.executions.get(executionId);
-    return record ? flushOutbox(record, deps.executions, deps.publisher) : null;
+    return record ? inTrace(record, () => flushOutbox(record, deps.executions, deps.publisher)) : null;
+  };
+
+  const apply = async (record: ExecutionRecord | null, state: State, msg: ExecutionMsg): Promise<State> => {
+    switch (msg.type) {
+      case 'Get':
+        dispatch(msg.replyTo, record);
+        break;
+      case 'Apply': {
+        if (!record) {
+          dispatch(msg.replyTo, { ok: false, reason: 'execution not found', record: null });
+          return state;
+        }
+        const p = plan(record, msg.change);
+        if ('rejected' in p) {
+          dispatch(msg.replyTo, { ok: false, reason: p.rejected, record });
+          return { status: 'loaded', record };
+        }
+        if (!changes(record, p.patch)) {
+          // Nothing in the record changes: the events alone are the transition, and the event store is durable.
+          for (const event of p.events) await deps.publisher.publish(event);
+          dispatch(msg.replyTo, { ok: true, record });
+          return { status: 'loaded', record };
+        }
+        const stored = await deps.executions.update(executionId, { ...p.patch, outbox: p.events, outbox_pending: true });
+        if (!stored) throw new Error(`execution ${executionId} vanished from the store`);
+        const published = await flushOutbox(stored, deps.executions, deps.publisher);
+        dispatch(msg.replyTo, { ok: true, record: published });
+        return { status: 'loaded', record: published };
+      }
+    }
+    return record ? { status: 'loaded', record } : state;
   };
 
   return spawn(
     parent as Ref<never>,
     async (state: State, msg: ExecutionMsg): Promise<State> => {
       const record = await load(state);
-      switch (msg.type) {
-        case 'Get':
-          dispatch(msg.replyTo, record);
-          break;
-        case 'Apply': {
-          if (!record) {
-            dispatch(msg.replyTo, { ok: false, reason: 'execution not found', record: null });
-            return state;
-          }
-          const p = plan(record, msg.change);
-          if ('rejected' in p) {
-            dispatch(msg.replyTo, { ok: false, reason: p.rejected, record });
-            return { status: 'loaded', record };
-          }
-          if (!changes(record, p.patch)) {
-            // Nothing in the record changes: the events alone are the transition, and the event store is durable.
-            for (const event of p.events) await deps.publisher.publish(event);
-            dispatch(msg.replyTo, { ok: true, record });
-            return { status: 'loaded', record };
-          }
-          const stored = await deps.executions.update(executionId, { ...p.patch, outbox: p.events, outbox_pending: true });
-          if (!stored) throw new Error(`execution ${executionId} vanished from the store`);
-          const published = await flushOutbox(stored, deps.executions, deps.publisher);
-          dispatch(msg.replyTo, { ok: true, record: published });
-          return { status: 'loaded', record: published };
-        }
-      }
-      return record ? { status: 'loaded', record } : state;
+      return inTrace(record, () => apply(record, state, msg));
     },
     executionActorName(executionId),
     {

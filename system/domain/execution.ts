@@ -72,6 +72,8 @@ export const ExecutionRecordSchema = z.object({
   stdin: z.string().default(''),
   /** Standard input stays open after `stdin` for POST /executions/{id}/stdin (until a write with eof). */
   interactive: z.boolean().default(false),
+  /** The W3C trace context of the request that submitted it: every event of the execution continues that trace. */
+  traceparent: z.string().nullable().default(null),
   lang: z.enum(LANGUAGES),
   lang_version: z.string(),
   status: z.enum(EXECUTION_STATUSES),

@@ -1,5 +1,6 @@
 import type { DomainEventOf } from './events.js';
 import type { ExecutionRecord } from './execution.js';
+import { currentTraceparent } from '../events/trace-context.js';
 
 /** Standard input of a submission; it lives in the record only (a command on the log must stay small). */
 export interface SubmittedInput {
@@ -18,6 +19,8 @@ export function recordFromRequest(event: DomainEventOf<'execution_requested'>, p
     script: event.script,
     stdin: input.stdin,
     interactive: input.interactive,
+    // The request's context (made on first use): the record keeps it for the events published later, elsewhere.
+    traceparent: currentTraceparent() ?? null,
     lang: event.lang,
     lang_version: event.lang_version,
     status: 'queued',
