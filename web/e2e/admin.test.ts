@@ -3,6 +3,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_ADMIN } from '../../test/support/session.js';
 import { screenshotOnFailure, startBrowserHarness, type BrowserHarness } from './browser.js';
+import { waitFor } from '../../test/support/wait.js';
 
 let h: BrowserHarness;
 let page: Page;
@@ -113,6 +114,19 @@ describe('admin pages', () => {
     expect(await page.getByTestId('cluster-mode').textContent()).toBe('embedded');
     const view = (await h.node.api('/admin/cluster/nodes')).body;
     expect(await page.getByTestId('cluster-nodes').innerText()).toContain(view.nodes[0].nodeId);
+    await page.getByTestId('node-mailboxes').filter({ hasText: 'partition:' }).first().waitFor();
+
+    // A running execution's actors, with the saga's state, then none once it has finished.
+    const running = await h.node.submit('import time\nprint("up", flush=True)\ntime.sleep(3)');
+    await waitFor(async () => (await h.node.api(`/executions/${running}/result`)).body.status === 'running', { timeoutMs: 20_000 });
+    await page.getByLabel('Execution id').fill(running);
+    await page.getByRole('button', { name: 'Show actors' }).click();
+    const panel = page.getByTestId('execution-actors');
+    await panel.locator('summary code', { hasText: new RegExp(`/saga-${running}$`) }).waitFor();
+    expect(await panel.innerText()).toContain('"status": "running"');
+    await h.node.stream(running);
+    await page.getByRole('button', { name: 'Show actors' }).click();
+    await panel.getByText('no actors up').waitFor();
   });
 
   it('changes the priority of a waiting execution', async () => {

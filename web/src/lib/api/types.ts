@@ -234,8 +234,32 @@ export interface ClusterNode {
   startedAt: string;
   partitions: number[];
   actors: Record<string, number>;
+  /** Messages waiting in the mailboxes of each kind of actor. */
+  mailboxes?: Record<string, number>;
+  restarts?: number;
+  crashes?: Array<{ path: string; error: string; at: string; decision: string }>;
+  uptime_seconds: number;
   version?: string;
   lastSeen: string;
+}
+
+/** One actor of an execution, as the node that hosts it reports it. */
+export interface ActorDetail {
+  path: string;
+  name: string;
+  kind: string;
+  mailbox: number;
+  busy: boolean;
+  state: unknown;
+}
+
+export interface ExecutionActorsView {
+  execution_id: string;
+  status: string;
+  partition: number;
+  node_id: string | null;
+  hosted: boolean;
+  actors: ActorDetail[];
 }
 
 export interface ClusterView {
