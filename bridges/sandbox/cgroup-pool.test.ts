@@ -29,7 +29,9 @@ afterAll(() => {
 
 describe('CgroupPool', () => {
   it('recycles an ended run: renamed to the next run, limits lifted, counters start again from zero', async () => {
-    const pool = new CgroupPool(layout, 65534, { restMs: 0 });
+    // What the OOM-killed program leaves charged (page cache, kernel memory) varies with the machine's load; the
+    // residual rule has its own test below, so here any residue is accepted.
+    const pool = new CgroupPool(layout, 65534, { restMs: 0, maxResidualBytes: Number.MAX_SAFE_INTEGER });
     const first = await pool.take('run-a');
     expect(runsIn('pids')).toEqual(['run-a']);
     first.applyLimits({ memoryBytes: 32 * 1024 * 1024, pids: 1 });
