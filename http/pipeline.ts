@@ -9,8 +9,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import { AppError, errors } from '../system/domain/errors.js';
-import { callerOf } from '../system/services/accounts.js';
-import type { Caller } from '../system/services/types.js';
+import { callerOf, type Caller } from '../system/services/types.js';
 import { HeaderBlock, type HttpContext } from './context.js';
 import { MethodNotAllowedError, sendError } from './errors.js';
 import type { HttpLogger } from './log.js';

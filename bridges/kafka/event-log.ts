@@ -14,8 +14,17 @@
  */
 import { Kafka, Partitioners, type Admin, type Message, type Producer, type RetryOptions } from 'kafkajs';
 import { partitionOf } from '../../system/domain/partition.js';
-import { checkRecord, checkTopic, DEAD_LETTER_HEADERS, DEAD_LETTER_TOPIC, type Consumer, type EventLog } from '../../system/ports/event-log.js';
-import { checkRetry, DEFAULT_RETRY, type RetryPolicy } from '../../system/embedded/log-consumer.js';
+import {
+  checkRecord,
+  checkRetry,
+  checkTopic,
+  DEAD_LETTER_HEADERS,
+  DEAD_LETTER_TOPIC,
+  DEFAULT_RETRY,
+  type Consumer,
+  type EventLog,
+  type RetryPolicy,
+} from '../../system/ports/event-log.js';
 import { describeError, kafkajsLogging, STDERR_LOGGER, type KafkaLogger } from './logger.js';
 import { DEFAULT_TUNING, startMember, type ConsumerTuning, type MemberContext } from './member.js';
 import { headersToKafka } from './records.js';

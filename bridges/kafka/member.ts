@@ -48,8 +48,7 @@
  * backoff (1 s doubling to 30 s). Nothing here throws into the event loop.
  */
 import type { Consumer as KafkaConsumer, EachBatchPayload, Kafka, RetryOptions } from 'kafkajs';
-import type { Consumer, ConsumerOptions, LogRecord, RecordHandler } from '../../system/ports/event-log.js';
-import { checkRetry, retryWait, type RetryPolicy } from '../../system/embedded/log-consumer.js';
+import { checkRetry, retryWait, type Consumer, type ConsumerOptions, type LogRecord, type RecordHandler, type RetryPolicy } from '../../system/ports/event-log.js';
 import { coPartitionAssigner, diffOwnership, ownedPartitions, type TopicAssignment } from './assignment.js';
 import { describeError, type KafkaLogger } from './logger.js';
 import { recordFromKafka } from './records.js';

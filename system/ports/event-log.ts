@@ -84,3 +84,23 @@ export function checkTopic(topic: string): void {
     throw new Error(`invalid topic name '${topic}'`);
   }
 }
+
+/** Three attempts, 50 ms then 100 ms apart (capped at 400 ms when attempts are raised). */
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 3, initialMs: 50, factor: 2, maxMs: 400 };
+
+/** Throws unless the policy makes sense: at least one attempt, delays that never shrink. */
+export function checkRetry(retry: RetryPolicy): void {
+  const ok =
+    Number.isSafeInteger(retry.attempts) &&
+    retry.attempts >= 1 &&
+    retry.initialMs >= 0 &&
+    retry.factor >= 1 &&
+    retry.maxMs >= retry.initialMs &&
+    (retry.jitter === undefined || (retry.jitter >= 0 && retry.jitter <= 1));
+  if (!ok) throw new Error(`invalid retry policy ${JSON.stringify(retry)}`);
+}
+
+/** The wait before the next attempt: `delayMs` less a random part of up to `jitter` of it. */
+export function retryWait(retry: RetryPolicy, delayMs: number, random: () => number = Math.random): number {
+  return Math.round(delayMs * (1 - (retry.jitter ?? 0) * random()));
+}

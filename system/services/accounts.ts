@@ -6,7 +6,7 @@ import { isLocked, toProfile, type User, type UserProfile, type UserRole } from 
 import type { PasswordHasher } from '../security/passwords.js';
 import { ACCESS_COOKIE, cookieValue, type IssuedSession, type SessionTokens } from '../security/sessions.js';
 import type { RevokedSessions, UserStore } from '../stores/user-store.js';
-import type { Caller } from './types.js';
+import { callerOf, type Caller } from './types.js';
 
 /** What the account services are built from. */
 export interface AccountDeps {
@@ -178,23 +178,6 @@ export function createCallerResolver(
     if (token === undefined) return callerOf(request, null, 'anonymous');
     return accounts.sessionUser(token).then((found) => (found ? callerOf(request, found.user.userId, found.user.role) : callerOf(request, null, 'anonymous')));
   };
-}
-
-/** A caller whose address is read from the request only if something asks for it. */
-export function callerOf(request: { readonly ip: string }, userId: string | null, role: Caller['role']): Caller {
-  return new RequestCaller(request, userId, role);
-}
-
-class RequestCaller implements Caller {
-  constructor(
-    private readonly request: { readonly ip: string },
-    readonly userId: string | null,
-    readonly role: Caller['role'],
-  ) {}
-
-  get ip(): string {
-    return this.request.ip;
-  }
 }
 
 /** The CSRF step's verifier: the token must be bound to the session of the access token (constant-time). */

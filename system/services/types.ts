@@ -11,6 +11,23 @@ export interface Caller {
   ip: string;
 }
 
+/** A caller whose address is read from the request only if something asks for it. */
+export function callerOf(request: { readonly ip: string }, userId: string | null, role: Caller['role']): Caller {
+  return new RequestCaller(request, userId, role);
+}
+
+class RequestCaller implements Caller {
+  constructor(
+    private readonly request: { readonly ip: string },
+    readonly userId: string | null,
+    readonly role: Caller['role'],
+  ) {}
+
+  get ip(): string {
+    return this.request.ip;
+  }
+}
+
 /** POST /execute, already shape-checked by the wire schema. */
 export interface SubmitRequest {
   script: string;
