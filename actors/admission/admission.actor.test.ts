@@ -59,15 +59,20 @@ describe('admission actor: Reprioritize', () => {
   });
 });
 
+/** An admission actor with one slot, and a recorder of the executions it grants. */
+function oneSlot() {
+  system = start() as Ref<unknown>;
+  const admission = spawnAdmission(system, 1, { semaphore: createMemorySemaphore() });
+  const granted: string[] = [];
+  const recorder = spawnStateless(system as Ref<never>, (msg: AdmissionReply) => {
+    if (msg.type === 'SlotGranted') granted.push(msg.executionId);
+  }) as Ref<AdmissionReply>;
+  return { admission, granted, recorder, client: admissionClient(admission) };
+}
+
 describe('admission actor: owners', () => {
   it("a Release from an asker that was replaced is ignored; the current asker's Release frees the slot", async () => {
-    system = start() as Ref<unknown>;
-    const admission = spawnAdmission(system, 1, { semaphore: createMemorySemaphore() });
-    const granted: string[] = [];
-    const recorder = spawnStateless(system as Ref<never>, (msg: AdmissionReply) => {
-      if (msg.type === 'SlotGranted') granted.push(msg.executionId);
-    }) as Ref<AdmissionReply>;
-    const client = admissionClient(admission);
+    const { admission, granted, recorder, client } = oneSlot();
     dispatch(admission, { type: 'Acquire', executionId: 'a', priority: 'normal', replyTo: recorder, owner: 'saga-1' });
     await until(() => granted.length === 1);
     // The saga was replaced (same execution, a new instance asks again); the old one's late Release must not count.
@@ -82,13 +87,7 @@ describe('admission actor: owners', () => {
   });
 
   it("a stopped saga's Release withdraws its place in the line, so no slot is granted to nobody", async () => {
-    system = start() as Ref<unknown>;
-    const admission = spawnAdmission(system, 1, { semaphore: createMemorySemaphore() });
-    const granted: string[] = [];
-    const recorder = spawnStateless(system as Ref<never>, (msg: AdmissionReply) => {
-      if (msg.type === 'SlotGranted') granted.push(msg.executionId);
-    }) as Ref<AdmissionReply>;
-    const client = admissionClient(admission);
+    const { admission, granted, recorder, client } = oneSlot();
     dispatch(admission, { type: 'Acquire', executionId: 'holder', priority: 'normal', replyTo: recorder, owner: 'h' });
     await until(() => granted.length === 1);
     dispatch(admission, { type: 'Acquire', executionId: 'gone', priority: 'normal', replyTo: recorder, owner: 'g' });
