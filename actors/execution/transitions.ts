@@ -11,7 +11,7 @@ export interface TransitionPlan {
 
 /** Plans a change against the state machine; returns a reason instead when the change is not allowed. */
 export function plan(record: ExecutionRecord, change: ExecutionChange, now = new Date().toISOString()): TransitionPlan | { rejected: string } {
-  const meta = { user_id: record.user_id };
+  const meta = { user_id: record.user_id, at: now };
   const id = record.execution_id;
   const to = targetStatus(change);
   if (isTerminal(record.status)) return { rejected: `execution is already ${record.status}` };
@@ -53,7 +53,7 @@ export function plan(record: ExecutionRecord, change: ExecutionChange, now = new
 function planFinished(record: ExecutionRecord, change: Extract<ExecutionChange, { kind: 'finished' }>, now: string): TransitionPlan {
   const { outcome } = change.end;
   const id = record.execution_id;
-  const meta = { user_id: record.user_id };
+  const meta = { user_id: record.user_id, at: now };
   const verdict = classify(change.end);
   const output = {
     execution_id: id,

@@ -78,6 +78,8 @@ export const EventMetadataSchema = z.object({
   service_version: z.string(),
   user_id: z.string().nullable(),
   correlation_id: z.string().optional(),
+  /** Set on a replayed copy: the replay session that sent it (the record also carries the x-replay-session header). */
+  replay_session_id: z.string().optional(),
 });
 export type EventMetadata = z.infer<typeof EventMetadataSchema>;
 
@@ -101,7 +103,7 @@ export function stampEvent<T extends EventType>(
   type: T,
   aggregateId: string,
   payload: EventPayload<T>,
-  meta: { user_id: string | null; correlation_id?: string },
+  meta: { user_id: string | null; correlation_id?: string; at?: string },
 ): DomainEventOf<T> {
   const body = EVENT_PAYLOADS[type].parse(payload);
   return {
@@ -109,7 +111,8 @@ export function stampEvent<T extends EventType>(
     event_id: newEventId(),
     event_type: type,
     event_version: EVENT_VERSION,
-    timestamp: new Date().toISOString(),
+    // A transition stamps its events with the time it stores in the record, so the record can be rebuilt from them.
+    timestamp: meta.at ?? new Date().toISOString(),
     aggregate_id: aggregateId,
     metadata: {
       service_name: SERVICE_NAME,
