@@ -36,11 +36,6 @@ beforeEach(async () => {
   // The real log, with appends of chosen events failing (a broker refusing them).
   eventLog = {
     ...real,
-    partitions: real.partitions,
-    consume: (o, h) => real.consume(o, h),
-    ping: () => real.ping(),
-    close: () => real.close(),
-    lag: () => real.lag(),
     append: async (topic, key, value, headers) => {
       const id = (JSON.parse(value) as { event_id: string }).event_id;
       const left = failing.get(id) ?? 0;
