@@ -267,3 +267,191 @@ export interface ClusterView {
   answered_by: string;
   nodes: ClusterNode[];
 }
+
+/** The domain event types the event store holds (system/domain/events.ts; a test keeps the two lists equal). */
+export const EVENT_TYPES = [
+  'execution_requested',
+  'execution_queued',
+  'execution_scheduled',
+  'pod_created',
+  'execution_running',
+  'pod_terminated',
+  'execution_completed',
+  'execution_failed',
+  'execution_timeout',
+  'execution_cancel_requested',
+  'execution_cancelled',
+  'execution_stdin_requested',
+  'result_stored',
+  'result_failed',
+  'user_settings_updated',
+] as const;
+
+/** The filters of POST /admin/events/browse (and, as query parameters, of the exports). */
+export interface EventFilters {
+  event_types?: string[];
+  aggregate_id?: string;
+  user_id?: string;
+  service_name?: string;
+  start_time?: string;
+  end_time?: string;
+  search_text?: string;
+}
+
+/** POST /admin/events/browse. */
+export interface EventBrowsePage {
+  events: StoredEvent[];
+  total: number;
+  skip: number;
+  limit: number;
+}
+
+/** An event in a timeline or a list of related events. */
+export interface EventSummary {
+  event_id: string;
+  event_type: string;
+  timestamp: string;
+  aggregate_id: string;
+}
+
+/** GET /admin/events/{event_id}. */
+export interface EventDetail {
+  event: StoredEvent;
+  related_events: EventSummary[];
+  timeline: EventSummary[];
+}
+
+/** GET /admin/events/stats?hours=. */
+export interface EventStats {
+  total_events: number;
+  events_by_type: Array<{ event_type: string; count: number }>;
+  events_by_hour: Array<{ hour: string; count: number }>;
+  top_users: Array<{ user_id: string; event_count: number }>;
+  error_rate: number;
+  avg_processing_time: number;
+}
+
+/** POST /admin/events/replay body: which events to send again, where, and whether only to preview. */
+export interface EventReplayRequest {
+  event_ids?: string[];
+  aggregate_id?: string;
+  start_time?: string;
+  end_time?: string;
+  target_service?: string;
+  dry_run: boolean;
+}
+
+/** POST /admin/events/replay: a preview (dry run) or the replay session started. */
+export interface EventReplayResponse {
+  dry_run: boolean;
+  total_events: number;
+  replay_correlation_id?: string;
+  session_id?: string | null;
+  status: string;
+  events_preview?: EventSummary[] | null;
+}
+
+export const REPLAY_TERMINAL_STATUSES: ReadonlySet<string> = new Set(['completed', 'failed', 'cancelled']);
+
+/** A replay session's progress: a frame of GET /admin/events/replay/{id}/status and an entry of /replay/sessions. */
+export interface ReplaySession {
+  session_id: string;
+  status: string;
+  total_events: number;
+  replayed_events: number;
+  failed_events: number;
+  skipped_events: number;
+  progress_percentage?: number;
+  created_at?: string;
+  started_at?: string | null;
+  completed_at?: string | null;
+  /** The latest errors (the counters keep counting past them). */
+  errors?: Array<{ timestamp?: string; error: string; error_type?: string | null; event_id?: string | null }>;
+  /** The node running it, and whether its lease ran out without another node taking over yet. */
+  owner_node?: string | null;
+  stalled?: boolean;
+}
+
+export const SAGA_STATES = ['created', 'running', 'compensating', 'completed', 'failed', 'timeout', 'cancelled'] as const;
+export const SAGA_ACTIVE_STATES: ReadonlySet<string> = new Set(['created', 'running', 'compensating']);
+
+/** One saga (/sagas/...). */
+export interface Saga {
+  saga_id: string;
+  saga_name: string;
+  execution_id: string;
+  state: (typeof SAGA_STATES)[number];
+  current_step: string | null;
+  completed_steps: string[];
+  compensated_steps: string[];
+  error_message: string | null;
+  created_at: string;
+  updated_at: string;
+  completed_at: string | null;
+  retry_count: number;
+}
+
+/** GET /sagas/. */
+export interface SagaPage {
+  sagas: Saga[];
+  total: number;
+  skip: number;
+  limit: number;
+  has_more: boolean;
+}
+
+/** POST /sagas/{id}/cancel. */
+export interface SagaCancelResponse {
+  success: boolean;
+  message: string;
+  saga_id: string;
+}
+
+export const DEAD_LETTER_STATUSES = ['pending', 'retried'] as const;
+
+/** One dead letter (/admin/dlq/messages). */
+export interface DeadLetter {
+  message_id: string;
+  status: (typeof DEAD_LETTER_STATUSES)[number];
+  original_topic: string | null;
+  original_partition: number | null;
+  original_offset: number | null;
+  consumer_group: string | null;
+  key: string;
+  payload: string;
+  /** The payload parsed, or null when it is not JSON. */
+  event: unknown;
+  headers: Record<string, string>;
+  event_id: string | null;
+  event_type: string | null;
+  error: string;
+  attempts: number;
+  failed_at: string;
+  age_seconds: number;
+  retry_count: number;
+  retried_at: string | null;
+  retried_by: string | null;
+}
+
+/** GET /admin/dlq/messages. */
+export interface DeadLetterPage {
+  messages: DeadLetter[];
+  total: number;
+  offset: number;
+  limit: number;
+}
+
+/** POST /admin/dlq/retry. */
+export interface DeadLetterBatchResult {
+  total: number;
+  successful: number;
+  failed: number;
+  details: Array<{ message_id: string; status: 'retried' | 'failed'; error?: string }>;
+}
+
+/** GET /admin/dlq/stats. */
+export interface DeadLetterStats {
+  depth: number;
+  oldest_age_seconds: number;
+  by_status: Record<string, number>;
+}
