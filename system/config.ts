@@ -28,6 +28,9 @@ const EnvSchema = z
     SANDBOX_TMPFS_MB: int(64, 1, 65_536),
     SANDBOX_CPU_MILLICORES: int(1000, 10, 64_000),
     SANDBOX_MAX_ATTEMPTS: int(3, 1, 10),
+    SAGA_DEADLINE_GRACE_SECONDS: int(30, 0, 3600),
+    NOTIFICATION_THROTTLE_PER_MINUTE: int(30, 0, 100_000),
+    NOTIFICATION_SWEEP_SECONDS: int(5, 1, 3600),
     SANDBOX_CACHE_DIR: z.string().min(1).default('/var/cache/integr8s-sandbox'),
     SANDBOX_WORKER_THREAD: z.enum(['true', 'false']).default('false'),
     SSE_HEARTBEAT_SECONDS: int(15, 1, 3600),
@@ -112,6 +115,12 @@ export interface Config {
   limits: Limits;
   cpuMillicores: number;
   maxAttempts: number;
+  /** A saga's deadline is its sandbox's start + the wall limit + this; past it the saga ends the run as timeout. */
+  sagaDeadlineGraceMs: number;
+  /** Webhook/Slack copies of low/medium notifications one user may get per channel per minute (0: no limit). */
+  notificationThrottlePerMinute: number;
+  /** How often each node sends held and batched notifications that are due. */
+  notificationSweepMs: number;
   /** Host-wide cache shared by nodes and data dirs (the compiled Go standard library). */
   sandboxCacheDir: string;
   /** Set: code runs in Kubernetes pods; null: in the local bubblewrap sandbox. */
@@ -169,6 +178,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     cpuMillicores: e.SANDBOX_CPU_MILLICORES,
     maxAttempts: e.SANDBOX_MAX_ATTEMPTS,
+    sagaDeadlineGraceMs: e.SAGA_DEADLINE_GRACE_SECONDS * 1000,
+    notificationThrottlePerMinute: e.NOTIFICATION_THROTTLE_PER_MINUTE,
+    notificationSweepMs: e.NOTIFICATION_SWEEP_SECONDS * 1000,
     sandboxCacheDir: path.resolve(e.SANDBOX_CACHE_DIR),
     sandboxWorkerThread: e.SANDBOX_WORKER_THREAD === 'true',
     kubernetes:

@@ -257,6 +257,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
           admission: () => admissionClient(admission!).snapshot(),
           partitions: () => router!.ownedPartitions(),
           deadLetters: () => platform.deadLetterStats(),
+          notifications: () => platform.notificationStats(),
         });
         port = (await http.listen()).port;
       },

@@ -29,6 +29,7 @@ import { createAdminExecutionService } from './services/admin-executions.js';
 import { applySettings, openAdminSettings, type AdminSettingsService } from './services/admin-settings.js';
 import { AdminUserService } from './services/admin-users.js';
 import { createHttpDeliverer } from './services/notification-delivery.js';
+import type { NotificationStats } from './services/notification-dispatch.js';
 import { createNotificationService, notificationRecordHandler } from './services/notifications.js';
 import { createRateLimitService } from './services/rate-limits.js';
 import { createAdminEventService } from './services/admin-events.js';
@@ -76,6 +77,8 @@ export interface Platform {
   components: Component[];
   /** Dead letters waiting for an admin and the age of the oldest, for the metrics. */
   deadLetterStats(): Promise<DeadLetterStats>;
+  /** Webhook/Slack notifications sent, failed and throttled by channel on this node, for the metrics. */
+  notificationStats(): NotificationStats;
 }
 
 /** Builds accounts, rate limits, scripts, settings, notifications and the admin API on the node's stores. */
@@ -100,6 +103,9 @@ export async function buildPlatform(d: PlatformDeps): Promise<Platform> {
     preferences: async (userId) => (await userSettings.get(userId)).notifications,
     deliverer: createHttpDeliverer(),
     executionLang: async (id) => (await d.executions.get(id))?.lang ?? null,
+    counters: d.counters,
+    throttle: d.config.notificationThrottlePerMinute > 0 ? { limit: d.config.notificationThrottlePerMinute, windowMs: 60_000 } : null,
+    sweepIntervalMs: d.config.notificationSweepMs,
     log,
   });
   const adminUsers = new AdminUserService({
@@ -153,9 +159,11 @@ export async function buildPlatform(d: PlatformDeps): Promise<Platform> {
           await consumer?.stop();
         },
       },
+      { name: 'notification-sweeper', start: () => notifications.start(), stop: () => notifications.stop() },
       deadLetterIntake({ log: d.eventLog, service: deadLetters, onError: (err) => log.warn({ err }, 'dead letter not stored; trying again') }),
     ],
     deadLetterStats: () => deadLetters.stats(),
+    notificationStats: () => notifications.stats(),
   };
 }
 

@@ -61,6 +61,10 @@ afterEach(async () => {
 });
 
 const BASE = '/api/v1/notifications';
+const VIEW_KEYS = [
+  'action_url', 'attempts', 'body', 'channel', 'created_at', 'delivered_at', 'due_at', 'error_message', 'hold_reason',
+  'notification_id', 'read_at', 'severity', 'status', 'subject', 'tags',
+];
 type View = { notification_id: string; status: string; tags: string[]; read_at: string | null; channel: string };
 type Page = { notifications: View[]; total: number; unread_count: number };
 const call = (method: string, path: string, user: string | null, body?: unknown) =>
@@ -105,7 +109,7 @@ describe('notifications API', () => {
 
     const all = await json<Page>(call('GET', BASE, 'alice'));
     expect(all).toMatchObject({ total: 3, unread_count: 3 });
-    expect(Object.keys(all.notifications[0]!).sort()).toEqual(['action_url', 'body', 'channel', 'created_at', 'notification_id', 'read_at', 'severity', 'status', 'subject', 'tags']);
+    expect(Object.keys(all.notifications[0]!).sort()).toEqual(VIEW_KEYS);
     const only = await json<Page>(call('GET', `${BASE}?include_tags=timeout`, 'alice'));
     expect(only.notifications.map((n) => n.tags[2])).toEqual(['exec:e2']);
     expect((await json<Page>(call('GET', `${BASE}?exclude_tags[]=timeout&exclude_tags[]=nothing`, 'alice'))).total).toBe(2);
@@ -141,6 +145,33 @@ describe('notifications API', () => {
     expect(await fields(call('PUT', `${BASE}/subscriptions/webhook`, 'alice', { enabled: true, webhook_url: 'not a url' }))).toEqual(['webhook_url']);
     expect(await fields(call('PUT', `${BASE}/subscriptions/webhook`, 'alice', { enabled: true }))).toEqual(['webhook_url']);
     expect(await fields(call('PUT', `${BASE}/subscriptions/in_app`, 'alice', { severities: ['loud'] }))).toEqual(['enabled', 'severities.0']);
+    expect(await fields(call('PUT', `${BASE}/subscriptions/slack`, 'alice', { enabled: false, batching_interval_seconds: -1 }))).toEqual(['batching_interval_seconds']);
+    expect(await fields(call('PUT', `${BASE}/subscriptions/slack`, 'alice', { enabled: false, batching_interval_seconds: 86_401 }))).toEqual(['batching_interval_seconds']);
+    expect(await fields(call('PUT', `${BASE}/subscriptions/in_app`, 'alice', { enabled: true, batching_interval_seconds: 60 }))).toEqual(['batching_interval_seconds']);
+    expect(await fields(call('PUT', `${BASE}/subscriptions/webhook`, 'alice', { enabled: false, webhook_secret: 'short' }))).toEqual(['webhook_secret']);
+    expect(await fields(call('PUT', `${BASE}/subscriptions/webhook`, 'alice', { enabled: false, quiet_hours_enabled: true, quiet_hours_start: '25:00' }))).toEqual(['quiet_hours_start']);
+    expect(await fields(call('PUT', `${BASE}/subscriptions/webhook`, 'alice', { enabled: false, quiet_hours_enabled: true, quiet_hours_start: '22:00' }))).toEqual(['quiet_hours_end']);
+    expect(await fields(call('PUT', `${BASE}/subscriptions/webhook`, 'alice', { enabled: false, timezone: 'Mars/Olympus' }))).toEqual(['timezone']);
+  });
+
+  it('webhook secret: generated with the URL and shown whole once, masked after; rotation and your own secret are shown once too', async () => {
+    type Sub = { webhook_secret: string | null; batching_interval_seconds: number };
+    const url = 'https://hooks.example.com/in';
+    const first = await json<Sub>(call('PUT', `${BASE}/subscriptions/webhook`, 'alice', { enabled: true, webhook_url: url, batching_interval_seconds: 300 }));
+    expect(first.webhook_secret).toMatch(/^whsec_[A-Za-z0-9_-]{43}$/);
+    expect(first.batching_interval_seconds).toBe(300);
+    const masked = `••••${first.webhook_secret!.slice(-4)}`;
+    const listed = await json<{ subscriptions: Array<Sub & { channel: string }> }>(call('GET', `${BASE}/subscriptions`, 'alice'));
+    expect(listed.subscriptions.find((s) => s.channel === 'webhook')).toMatchObject({ webhook_secret: masked, batching_interval_seconds: 300 });
+    expect(listed.subscriptions.find((s) => s.channel === 'slack')).toMatchObject({ webhook_secret: null, batching_interval_seconds: 0 });
+    // Saving again without touching the secret keeps it, masked.
+    expect((await json<Sub>(call('PUT', `${BASE}/subscriptions/webhook`, 'alice', { enabled: true, severities: ['high'] }))).webhook_secret).toBe(masked);
+    const rotated = await json<Sub>(call('PUT', `${BASE}/subscriptions/webhook`, 'alice', { enabled: true, rotate_webhook_secret: true }));
+    expect(rotated.webhook_secret).toMatch(/^whsec_/);
+    expect(rotated.webhook_secret).not.toBe(first.webhook_secret);
+    const own = await json<Sub>(call('PUT', `${BASE}/subscriptions/webhook`, 'alice', { enabled: true, webhook_secret: 'my-own-secret-of-some-length' }));
+    expect(own.webhook_secret).toBe('my-own-secret-of-some-length');
+    expect((await json<{ subscriptions: Sub[] }>(call('GET', `${BASE}/subscriptions`, 'alice'))).subscriptions[1]!.webhook_secret).toBe('••••ngth');
   });
 
   it('subscriptions: GET all channels; disabling in_app stops new notifications; a webhook gets a real POST', async () => {
@@ -182,7 +213,7 @@ describe('notifications API', () => {
     const frames = text.split('\n\n').filter((f) => f.includes('event: notification'));
     expect(frames).toHaveLength(1);
     const data = JSON.parse(frames[0]!.split('\n').find((l) => l.startsWith('data: '))!.slice(6)) as View & Record<string, unknown>;
-    expect(Object.keys(data).sort()).toEqual(['action_url', 'body', 'channel', 'created_at', 'notification_id', 'read_at', 'severity', 'status', 'subject', 'tags']);
+    expect(Object.keys(data).sort()).toEqual(VIEW_KEYS);
     expect(data).toMatchObject({ channel: 'in_app', status: 'delivered', subject: 'Execution completed', tags: ['execution', 'completed', 'exec:e1'] });
     expect(frames[0]).toContain(`id: ${data.notification_id}`);
     expect(h.server.sseStats().open).toBe(1);

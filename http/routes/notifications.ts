@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { NOTIFICATION_CHANNELS, NOTIFICATION_STATUSES, SEVERITIES } from '../../system/domain/notifications.js';
+import { HOLD_REASONS, NOTIFICATION_CHANNELS, NOTIFICATION_STATUSES, SEVERITIES, type Subscription } from '../../system/domain/notifications.js';
+import { maskSecret } from '../../system/services/notification-delivery.js';
 import type { NotificationService } from '../../system/services/notifications.js';
 import { parseInput } from '../errors.js';
 import { requireUser } from '../guards.js';
@@ -32,6 +33,12 @@ export const SubscriptionBody = z.object({
   quiet_hours_start: ClockTime.nullable().optional(),
   quiet_hours_end: ClockTime.nullable().optional(),
   timezone: z.string().min(1).max(64).optional(),
+  /** 0: send each notification on its own; 1–86400: the ones made within this many seconds go out as one digest. */
+  batching_interval_seconds: z.number().int().min(0).max(86_400).optional(),
+  /** Your own signing secret for webhook deliveries; without one a secret is generated. */
+  webhook_secret: z.string().min(16).max(256).optional(),
+  /** Replace the webhook signing secret with a newly generated one (returned once, in this response). */
+  rotate_webhook_secret: z.boolean().optional(),
 });
 const ChannelParam = z.object({ channel: z.enum(NOTIFICATION_CHANNELS) });
 
@@ -46,9 +53,23 @@ const NotificationResponse = z.object({
   read_at: z.string().nullable(),
   severity: z.enum(SEVERITIES),
   tags: z.array(z.string()),
+  delivered_at: z.string().nullable(),
+  attempts: z.number().int(),
+  error_message: z.string().nullable(),
+  due_at: z.string().nullable(),
+  hold_reason: z.enum(HOLD_REASONS).nullable(),
 });
 const ListResponse = z.object({ notifications: z.array(NotificationResponse), total: z.number().int(), unread_count: z.number().int() });
-const SubscriptionResponse = SubscriptionBody.required().extend({ user_id: z.string(), channel: z.enum(NOTIFICATION_CHANNELS), created_at: z.string(), updated_at: z.string() });
+const SubscriptionResponse = SubscriptionBody.omit({ rotate_webhook_secret: true, webhook_secret: true })
+  .required()
+  .extend({
+    user_id: z.string(),
+    channel: z.enum(NOTIFICATION_CHANNELS),
+    /** The whole secret only in the response that set or generated it; afterwards `••••` and its last four characters. */
+    webhook_secret: z.string().nullable(),
+    created_at: z.string(),
+    updated_at: z.string(),
+  });
 const UnreadResponse = z.object({ unread_count: z.number().int() });
 
 /** What the notifications API group needs. */
@@ -120,7 +141,8 @@ export function notificationRoutes(deps: NotificationRoutesDeps): RouteGroup {
     router.get(
       `${base}/subscriptions`,
       async (ctx) => {
-        ctx.json(200, { subscriptions: await notifications.subscriptions(requireUser(ctx).userId) });
+        const subs = await notifications.subscriptions(requireUser(ctx).userId);
+        ctx.json(200, { subscriptions: subs.map((s) => toSubscriptionView(s, false)) });
       },
       { ...doc, summary: 'Your channel subscriptions (in_app, webhook, slack)', response: z.object({ subscriptions: z.array(SubscriptionResponse) }) },
     );
@@ -131,7 +153,9 @@ export function notificationRoutes(deps: NotificationRoutesDeps): RouteGroup {
         const user = requireUser(ctx);
         const { channel } = parseInput(ChannelParam, { channel: pathParam(ctx, 'channel') });
         const body = parseInput(SubscriptionBody, await ctx.body.json());
-        ctx.json(200, await notifications.updateSubscription(user.userId, channel, body));
+        const before = (await notifications.subscriptions(user.userId)).find((s) => s.channel === channel)?.webhook_secret ?? null;
+        const saved = await notifications.updateSubscription(user.userId, channel, body);
+        ctx.json(200, toSubscriptionView(saved, saved.webhook_secret !== before));
       },
       { ...doc, summary: 'Change a channel subscription', body: SubscriptionBody, response: SubscriptionResponse },
     );
@@ -157,6 +181,11 @@ export function notificationRoutes(deps: NotificationRoutesDeps): RouteGroup {
       { ...doc, summary: 'Your new in-app notifications as SSE (event `notification`); never closes by itself', stream: true },
     );
   };
+}
+
+/** Domain → wire: the webhook secret is shown whole only when `reveal` (it was just set or generated). */
+export function toSubscriptionView(sub: Subscription, reveal: boolean): Record<string, unknown> {
+  return { ...sub, webhook_secret: sub.webhook_secret === null ? null : reveal ? sub.webhook_secret : maskSecret(sub.webhook_secret) };
 }
 
 /** The raw query as ListNotificationsQuery input: repeated, `[]`-suffixed and comma-separated tags are merged. */

@@ -9,9 +9,18 @@ export type NotificationChannel = (typeof NOTIFICATION_CHANNELS)[number];
 export const SEVERITIES = ['low', 'medium', 'high', 'urgent'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
-/** Lifecycle of a notification: webhook/Slack start pending; in-app ones are delivered when stored. */
-export const NOTIFICATION_STATUSES = ['pending', 'delivered', 'read', 'failed', 'skipped'] as const;
+/**
+ * Lifecycle of a notification: in-app ones are delivered when stored; webhook/Slack copies start `pending` (held
+ * for quiet hours or a digest when `due_at` is in the future) and end `delivered` or `failed`; `throttled` ones
+ * (low/medium over the per-user rate) are kept but not sent; `skipped` ones were due while their channel was
+ * switched off.
+ */
+export const NOTIFICATION_STATUSES = ['pending', 'delivered', 'read', 'failed', 'skipped', 'throttled'] as const;
 export type NotificationStatus = (typeof NOTIFICATION_STATUSES)[number];
+
+/** Why a pending webhook/Slack copy waits: the subscription's quiet hours, or the digest it will go out in. */
+export const HOLD_REASONS = ['quiet_hours', 'batching'] as const;
+export type HoldReason = (typeof HOLD_REASONS)[number];
 
 /** Statuses that count as unread. */
 export const UNREAD_STATUSES: readonly NotificationStatus[] = ['pending', 'delivered'];
@@ -32,8 +41,17 @@ export const NotificationSchema = z.object({
   delivered_at: z.string().nullable(),
   /** The domain event it was made from: the idempotency key. */
   source_event_id: z.string().nullable(),
-  /** Why delivery failed or was skipped. */
+  /** Why delivery failed or was skipped (the last attempt's error). */
   error_message: z.string().nullable(),
+  /** HTTP attempts made for a webhook/Slack copy (0 for in-app and for copies not sent yet). */
+  attempts: z.number().int().default(0),
+  /** When a pending webhook/Slack copy is sent: its creation for at once, later when held or batched. */
+  due_at: z.string().nullable().default(null),
+  hold_reason: z.enum(HOLD_REASONS).nullable().default(null),
+  /** Set for a copy that goes out in a digest: every copy with the same key goes in one delivery. */
+  batch_key: z.string().nullable().default(null),
+  /** Epoch ms until which one node has claimed the delivery (0: nobody). */
+  lease_until: z.number().default(0),
 });
 export type Notification = z.infer<typeof NotificationSchema>;
 
@@ -49,18 +67,22 @@ export const SubscriptionSchema = z.object({
   exclude_tags: z.array(z.string()),
   webhook_url: z.string().nullable(),
   slack_webhook: z.string().nullable(),
-  /** Webhook and Slack deliveries inside quiet hours are skipped (the in-app copy is kept). */
+  /** Signs webhook deliveries (HMAC-SHA256); generated when a webhook URL is saved without one. */
+  webhook_secret: z.string().nullable().default(null),
+  /** Non-urgent webhook and Slack deliveries inside quiet hours are held until they end (the in-app copy is kept). */
   quiet_hours_enabled: z.boolean(),
   quiet_hours_start: z.string().nullable(),
   quiet_hours_end: z.string().nullable(),
   timezone: z.string(),
+  /** 0: each notification goes out on its own; otherwise the ones made within this many seconds go out as one digest. */
+  batching_interval_seconds: z.number().int().default(0),
   created_at: z.string(),
   updated_at: z.string(),
 });
 export type Subscription = z.infer<typeof SubscriptionSchema>;
 
-/** The fields of a subscription a user may change. */
-export type SubscriptionUpdate = Partial<Omit<Subscription, 'user_id' | 'channel' | 'created_at' | 'updated_at'>>;
+/** The fields of a subscription a user may change; `rotate_webhook_secret` asks for a new generated secret. */
+export type SubscriptionUpdate = Partial<Omit<Subscription, 'user_id' | 'channel' | 'created_at' | 'updated_at'>> & { rotate_webhook_secret?: boolean };
 
 /** What a notification shows in the API and on the SSE stream. */
 export interface NotificationView {
@@ -74,6 +96,11 @@ export interface NotificationView {
   read_at: string | null;
   severity: Severity;
   tags: string[];
+  delivered_at: string | null;
+  attempts: number;
+  error_message: string | null;
+  due_at: string | null;
+  hold_reason: HoldReason | null;
 }
 
 /** Domain → wire. */
@@ -89,6 +116,11 @@ export function toNotificationView(n: Notification): NotificationView {
     read_at: n.read_at,
     severity: n.severity,
     tags: n.tags,
+    delivered_at: n.delivered_at,
+    attempts: n.attempts,
+    error_message: n.error_message,
+    due_at: n.due_at,
+    hold_reason: n.hold_reason,
   };
 }
 
@@ -103,10 +135,12 @@ export function defaultSubscription(userId: string, channel: NotificationChannel
     exclude_tags: [],
     webhook_url: null,
     slack_webhook: null,
+    webhook_secret: null,
     quiet_hours_enabled: false,
     quiet_hours_start: null,
     quiet_hours_end: null,
     timezone: 'UTC',
+    batching_interval_seconds: 0,
     created_at: now,
     updated_at: now,
   };

@@ -1,5 +1,44 @@
-/** Delivery of notifications to webhooks and Slack: an HTTP POST of JSON, short timeout, a few retries. */
+/**
+ * Delivery of notifications to webhooks and Slack: an HTTP POST of JSON, short timeout, a few retries. Webhook
+ * bodies are signed: `X-Integr8s-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>` with the
+ * Unix time in `X-Integr8s-Timestamp`, so a receiver can check both the sender and the age (against replays).
+ */
+import { createHmac, randomBytes } from 'node:crypto';
 import type { Notification } from '../domain/notifications.js';
+
+/** Header names of a webhook delivery. */
+export const WEBHOOK_HEADERS = {
+  signature: 'x-integr8s-signature',
+  timestamp: 'x-integr8s-timestamp',
+  /** The notification's id, or the digest's: the same on every retry, so receivers can drop repeats. */
+  delivery: 'x-integr8s-delivery',
+  /** `notification` or `digest`. */
+  event: 'x-integr8s-event',
+} as const;
+
+/** `sha256=<hex>` of HMAC-SHA256 over `<timestamp>.<body>`. */
+export function signWebhook(secret: string, timestampSeconds: number, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(`${timestampSeconds}.${body}`).digest('hex')}`;
+}
+
+/** A new webhook signing secret: `whsec_` and 32 random bytes. */
+export function newWebhookSecret(): string {
+  return `whsec_${randomBytes(32).toString('base64url')}`;
+}
+
+/** A secret as the API shows it after it was first returned: only its last four characters. */
+export function maskSecret(secret: string): string {
+  return `••••${secret.slice(-4)}`;
+}
+
+/** One POST to make: the body is serialised once; with a secret every attempt is signed afresh. */
+export interface DeliveryRequest {
+  url: string;
+  body: unknown;
+  deliveryId: string;
+  event: 'notification' | 'digest';
+  secret?: string | null;
+}
 
 /** How hard to try one delivery. */
 export interface DeliveryPolicy {
@@ -18,18 +57,18 @@ export type DeliveryResult = { ok: true; attempts: number; status: number } | { 
 
 /** The seam in front of the outgoing socket: posts one JSON body to a URL. */
 export interface Deliverer {
-  deliver(url: string, body: unknown): Promise<DeliveryResult>;
+  deliver(request: DeliveryRequest): Promise<DeliveryResult>;
 }
 
 /** A Deliverer over fetch. Retries network errors, timeouts, 429 and 5xx; other statuses (and redirects) fail at once. */
 export function createHttpDeliverer(policy: DeliveryPolicy = DEFAULT_DELIVERY_POLICY, fetchImpl: typeof fetch = fetch): Deliverer {
   return {
-    async deliver(url, body) {
-      const payload = JSON.stringify(body);
+    async deliver(request) {
+      const payload = JSON.stringify(request.body);
       let error = 'not attempted';
       for (let attempt = 1; attempt <= policy.attempts; attempt++) {
         if (attempt > 1) await sleep(policy.backoffMs * 2 ** (attempt - 2));
-        const outcome = await postOnce(fetchImpl, url, payload, policy.timeoutMs);
+        const outcome = await postOnce(fetchImpl, request.url, payload, headersFor(request, payload), policy.timeoutMs);
         if (outcome.kind === 'ok') return { ok: true, attempts: attempt, status: outcome.status };
         error = outcome.error;
         if (outcome.kind === 'final') return { ok: false, attempts: attempt, error };
@@ -41,11 +80,27 @@ export function createHttpDeliverer(policy: DeliveryPolicy = DEFAULT_DELIVERY_PO
 
 type Attempt = { kind: 'ok'; status: number } | { kind: 'retry' | 'final'; error: string };
 
-async function postOnce(fetchImpl: typeof fetch, url: string, payload: string, timeoutMs: number): Promise<Attempt> {
+/** The headers of one attempt: a fresh timestamp and signature each time. */
+function headersFor(request: DeliveryRequest, payload: string): Record<string, string> {
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'user-agent': 'integr8s-ts-notifications',
+    [WEBHOOK_HEADERS.delivery]: request.deliveryId,
+    [WEBHOOK_HEADERS.event]: request.event,
+  };
+  if (request.secret) {
+    const timestamp = Math.floor(Date.now() / 1000);
+    headers[WEBHOOK_HEADERS.timestamp] = String(timestamp);
+    headers[WEBHOOK_HEADERS.signature] = signWebhook(request.secret, timestamp, payload);
+  }
+  return headers;
+}
+
+async function postOnce(fetchImpl: typeof fetch, url: string, payload: string, headers: Record<string, string>, timeoutMs: number): Promise<Attempt> {
   try {
     const res = await fetchImpl(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'user-agent': 'integr8s-ts-notifications' },
+      headers,
       body: payload,
       redirect: 'manual',
       signal: AbortSignal.timeout(timeoutMs),
@@ -60,8 +115,17 @@ async function postOnce(fetchImpl: typeof fetch, url: string, payload: string, t
   }
 }
 
-/** The JSON a generic webhook receives. */
+/** The JSON a generic webhook receives for one notification. */
 export function webhookPayload(n: Notification): Record<string, unknown> {
+  return { type: 'notification', ...webhookItem(n) };
+}
+
+/** The JSON a generic webhook receives for a digest: the notifications of one window, oldest first. */
+export function webhookDigestPayload(digestId: string, userId: string, items: readonly Notification[]): Record<string, unknown> {
+  return { type: 'digest', digest_id: digestId, user_id: userId, count: items.length, notifications: items.map(webhookItem) };
+}
+
+function webhookItem(n: Notification): Record<string, unknown> {
   return {
     notification_id: n.notification_id,
     user_id: n.user_id,
@@ -78,6 +142,13 @@ export function webhookPayload(n: Notification): Record<string, unknown> {
 export function slackPayload(n: Notification): Record<string, unknown> {
   const text = `*${n.subject}*\n${n.body}${n.action_url ? `\n${n.action_url}` : ''}`;
   return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] };
+}
+
+/** A Slack message listing the notifications of one digest. */
+export function slackDigestPayload(items: readonly Notification[]): Record<string, unknown> {
+  const lines = items.map((n) => `• *${n.subject}*: ${n.body}${n.action_url ? ` (${n.action_url})` : ''}`);
+  const text = `*${items.length} notification${items.length === 1 ? '' : 's'}*\n${lines.join('\n')}`.slice(0, 39_000);
+  return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: text.slice(0, 3000) } }] };
 }
 
 function describe(err: unknown): string {

@@ -173,18 +173,20 @@ describe('notification service (SQLite, in-process bus)', () => {
     ]);
   });
 
-  it('a webhook that keeps failing is recorded as failed; quiet hours skip it', async () => {
+  it('a webhook that keeps failing is recorded as failed with its attempts; quiet hours hold the next one', async () => {
     const hook = await receiver(500);
     await notifications.updateSubscription('u1', 'webhook', { enabled: true, webhook_url: hook.url });
     await notifications.onExecutionEvent(failed('f-1'));
     expect(hook.bodies).toHaveLength(2);
     const stored = (await store.list('u1', { limit: 10, offset: 0, includeTags: ['exec:f-1'] })).items.find((n) => n.channel === 'webhook');
-    expect(stored).toMatchObject({ status: 'failed', error_message: 'HTTP 500', delivered_at: null });
+    expect(stored).toMatchObject({ status: 'failed', error_message: 'HTTP 500', delivered_at: null, attempts: 2, lease_until: 0 });
 
     await notifications.updateSubscription('u1', 'webhook', { enabled: true, quiet_hours_enabled: true, quiet_hours_start: '00:00', quiet_hours_end: '23:59' });
     await notifications.onExecutionEvent(failed('f-2'));
-    const skipped = (await store.list('u1', { limit: 10, offset: 0, includeTags: ['exec:f-2'] })).items.find((n) => n.channel === 'webhook');
-    expect(skipped).toMatchObject({ status: 'skipped', error_message: 'quiet hours' });
+    const held = (await store.list('u1', { limit: 10, offset: 0, includeTags: ['exec:f-2'] })).items.find((n) => n.channel === 'webhook');
+    expect(held).toMatchObject({ status: 'pending', hold_reason: 'quiet_hours', attempts: 0 });
+    expect(Date.parse(held!.due_at!)).toBeGreaterThan(Date.now());
+    expect(await notifications.sweep()).toBe(0);
     expect(hook.bodies).toHaveLength(2);
   });
 
@@ -195,8 +197,8 @@ describe('notification service (SQLite, in-process bus)', () => {
       bus,
       preferences: async (userId) => (await settings.get(userId)).notifications,
       deliverer: {
-        async deliver(url) {
-          calls.push(url);
+        async deliver(req) {
+          calls.push(req.url);
           if (calls.length === 1) throw new Error('node stopped');
           return { ok: true, attempts: 1, status: 200 };
         },

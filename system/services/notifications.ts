@@ -1,11 +1,11 @@
 import { v5 as uuidv5 } from 'uuid';
 import { errors, type FieldError } from '../domain/errors.js';
 import { parseEvent, type DomainEvent } from '../domain/events.js';
+import { needsThrottle, planDelivery } from '../domain/notification-schedule.js';
 import {
   CLOCK_TIME,
   defaultSubscription,
   draftFromEvent,
-  inQuietHours,
   isTimeZone,
   NOTIFICATION_CHANNELS,
   notificationChannel,
@@ -22,8 +22,10 @@ import type { NotificationPrefs } from '../domain/user-settings.js';
 import type { RecordHandler } from '../ports/event-log.js';
 import { createChannelFanout } from '../events/channel-fanout.js';
 import type { FanoutBus } from '../ports/fanout-bus.js';
+import type { RateLimitStore } from '../ports/rate-limit-store.js';
 import type { NotificationQuery, NotificationStore } from '../stores/notification-store.js';
-import { slackPayload, webhookPayload, type Deliverer } from './notification-delivery.js';
+import { newWebhookSecret, type Deliverer } from './notification-delivery.js';
+import { createNotificationDispatch, type NotificationStats, type ThrottleRule } from './notification-dispatch.js';
 import { encodeFrame } from './sse-encoding.js';
 import type { SseSink } from './types.js';
 
@@ -39,6 +41,12 @@ export interface NotificationServiceDeps {
   log?: { warn(fields: Record<string, unknown>, message: string): void };
   /** Events older than this notify nobody (a new consumer group replaying the log from its start); default a day. */
   maxEventAgeMs?: number;
+  /** Per user and channel rate of webhook/Slack copies sent on their own; needs `counters`. Null: no throttle. */
+  throttle?: ThrottleRule | null;
+  counters?: RateLimitStore;
+  /** How long one node's claim on a delivery lasts (default 60 s) and how often due ones are swept (default 5 s). */
+  leaseMs?: number;
+  sweepIntervalMs?: number;
   clock?: () => Date;
 }
 
@@ -53,6 +61,11 @@ export interface NotificationPage {
 export interface NotificationService {
   /** Log consumer entry: turns a terminal execution event into notifications, at most once per event and channel. */
   onExecutionEvent(event: DomainEvent): Promise<void>;
+  /**
+   * Notifies a user on every channel whose subscription accepts the draft, at most once per `sourceId` and
+   * channel (the settings toggle of the draft's kind is not consulted: producers other than executions use this).
+   */
+  notify(userId: string, draft: NotificationDraft, sourceId: string): Promise<void>;
   list(userId: string, query: NotificationQuery): Promise<NotificationPage>;
   markRead(userId: string, notificationId: string): Promise<void>;
   markAllRead(userId: string): Promise<number>;
@@ -65,6 +78,13 @@ export interface NotificationService {
   openStream(userId: string, sink: SseSink): Promise<void>;
   /** Removes a user's notifications and subscriptions (an admin cascade-delete hook); returns counts by kind. */
   deleteAllFor(userId: string): Promise<Record<string, number>>;
+  /** Sends every held or batched copy that is due (the periodic sweeper does this by itself). */
+  sweep(): Promise<number>;
+  /** Starts the sweeper (a sweep now, then periodically) / stops it. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Webhook/Slack copies sent, failed and throttled by channel on this node, for the metrics. */
+  stats(): NotificationStats;
 }
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -76,7 +96,7 @@ const NOTIFICATION_ID_NAMESPACE = '79c44d15-39f7-48d1-8867-80680dfd09bf';
 export function createNotificationService(deps: NotificationServiceDeps): NotificationService {
   const { store, bus } = deps;
   const now = () => (deps.clock ?? (() => new Date()))();
-  const delivering = new Set<string>();
+  const leaseMs = deps.leaseMs ?? 60_000;
   // One bus subscription per user channel on this node, however many tabs that user has open; framed once.
   const streams = createChannelFanout(bus, {
     decode: (payload) => {
@@ -97,56 +117,82 @@ export function createNotificationService(deps: NotificationServiceDeps): Notifi
     return n;
   };
 
-  /** Posts a pending webhook/Slack notification and records how it went. */
-  const deliver = async (n: Notification, sub: Subscription): Promise<void> => {
-    if (delivering.has(n.notification_id)) return;
-    delivering.add(n.notification_id);
-    try {
-      const url = n.channel === 'slack' ? sub.slack_webhook : sub.webhook_url;
-      if (!url) {
-        await store.update(n.notification_id, { status: 'failed', error_message: 'no URL configured' });
-        return;
-      }
-      const result = await deps.deliverer.deliver(url, n.channel === 'slack' ? slackPayload(n) : webhookPayload(n));
-      if (result.ok) {
-        await store.update(n.notification_id, { status: 'delivered', delivered_at: now().toISOString(), error_message: null });
-      } else {
-        deps.log?.warn({ notification_id: n.notification_id, channel: n.channel, attempts: result.attempts, error: result.error }, 'notification delivery failed');
-        await store.update(n.notification_id, { status: 'failed', error_message: result.error });
-      }
-    } finally {
-      delivering.delete(n.notification_id);
-    }
-  };
+  const subscriptionOf = async (userId: string, channel: NotificationChannel): Promise<Subscription> =>
+    (await store.subscription(userId, channel)) ?? defaultSubscription(userId, channel, now().toISOString());
+  const dispatch = createNotificationDispatch({
+    store,
+    deliverer: deps.deliverer,
+    subscription: subscriptionOf,
+    leaseMs,
+    ...(deps.counters ? { counters: deps.counters } : {}),
+    ...(deps.throttle ? { throttle: deps.throttle } : {}),
+    ...(deps.sweepIntervalMs ? { sweepIntervalMs: deps.sweepIntervalMs } : {}),
+    ...(deps.clock ? { clock: deps.clock } : {}),
+    ...(deps.log ? { log: deps.log } : {}),
+  });
 
-  const createFor = async (userId: string, sub: Subscription, draft: NotificationDraft, sourceEventId: string): Promise<void> => {
+  /** The stored copy for one channel: in-app delivered at once; webhook/Slack pending, held, batched or throttled. */
+  const copyFor = async (userId: string, sub: Subscription, draft: NotificationDraft, sourceId: string): Promise<Notification> => {
     const at = now();
-    const inApp = sub.channel === 'in_app';
-    const quiet = !inApp && inQuietHours(sub, at);
-    const n: Notification = {
-      notification_id: uuidv5(`${sourceEventId}:${sub.channel}`, NOTIFICATION_ID_NAMESPACE),
+    const base: Notification = {
+      notification_id: uuidv5(`${sourceId}:${sub.channel}`, NOTIFICATION_ID_NAMESPACE),
       user_id: userId,
       channel: sub.channel,
       severity: draft.severity,
-      status: inApp ? 'delivered' : quiet ? 'skipped' : 'pending',
+      status: 'delivered',
       subject: draft.subject,
       body: draft.body,
       action_url: draft.action_url,
       tags: draft.tags,
       created_at: at.toISOString(),
       read_at: null,
-      delivered_at: inApp ? at.toISOString() : null,
-      source_event_id: sourceEventId,
-      error_message: quiet ? 'quiet hours' : null,
+      delivered_at: at.toISOString(),
+      source_event_id: sourceId,
+      error_message: null,
+      attempts: 0,
+      due_at: null,
+      hold_reason: null,
+      batch_key: null,
+      lease_until: 0,
     };
+    if (sub.channel === 'in_app') return base;
+    const overRate = needsThrottle(sub, draft.severity) ? await dispatch.overRate(userId, sub.channel) : false;
+    const plan = planDelivery(sub, draft.severity, at, overRate);
+    const pending = { ...base, status: 'pending' as const, delivered_at: null, due_at: at.toISOString() };
+    switch (plan.kind) {
+      case 'now':
+        // Claimed by whoever inserts it: the inserting node sends it at once.
+        return { ...pending, lease_until: at.getTime() + leaseMs };
+      case 'throttled':
+        return { ...pending, status: 'throttled', due_at: null, error_message: 'throttled: over the rate of notifications for this channel' };
+      case 'deferred': {
+        if (!plan.batched) return { ...pending, due_at: plan.dueAt.toISOString(), hold_reason: plan.reason };
+        const open = plan.reason === 'batching' ? await store.openBatch(userId, sub.channel, at.toISOString()) : null;
+        const dueAt = open?.dueAt ?? plan.dueAt.toISOString();
+        return { ...pending, due_at: dueAt, hold_reason: plan.reason, batch_key: open?.key ?? `${userId}:${sub.channel}:${dueAt}` };
+      }
+    }
+  };
+
+  const createFor = async (userId: string, sub: Subscription, draft: NotificationDraft, sourceId: string): Promise<void> => {
+    const n = await copyFor(userId, sub, draft, sourceId);
     if (!(await store.insert(n))) {
-      // Handled before. A webhook/Slack copy left pending (the node stopped mid-delivery) gets another try.
+      // Handled before. A copy due now but left pending (the node stopped mid-delivery) gets another try.
       const existing = await store.get(n.notification_id);
-      if (existing && !inApp && existing.status === 'pending') await deliver(existing, sub);
+      if (existing && existing.status === 'pending' && !existing.batch_key && existing.due_at && existing.due_at <= now().toISOString()) {
+        await dispatch.claimAndSend(existing, sub);
+      }
       return;
     }
-    if (inApp) await bus.publish(notificationChannel(userId), JSON.stringify(toNotificationView(n)));
-    else if (n.status === 'pending') await deliver(n, sub);
+    if (n.channel === 'in_app') await bus.publish(notificationChannel(userId), JSON.stringify(toNotificationView(n)));
+    else if (n.status === 'throttled') dispatch.noteThrottled(n.channel);
+    else if (n.status === 'pending' && n.lease_until > 0) await dispatch.send(n, sub);
+  };
+
+  const notify = async (userId: string, draft: NotificationDraft, sourceId: string): Promise<void> => {
+    for (const sub of await subscriptionsOf(userId)) {
+      if (subscriptionAccepts(sub, draft)) await createFor(userId, sub, draft, sourceId);
+    }
   };
 
   return {
@@ -157,10 +203,10 @@ export function createNotificationService(deps: NotificationServiceDeps): Notifi
       const lang = deps.executionLang ? await deps.executionLang(event.aggregate_id).catch(() => null) : null;
       const draft = draftFromEvent(event, lang);
       if (!draft || !(await deps.preferences(userId))[draft.kind]) return;
-      for (const sub of await subscriptionsOf(userId)) {
-        if (subscriptionAccepts(sub, draft)) await createFor(userId, sub, draft, event.event_id);
-      }
+      await notify(userId, draft, event.event_id);
     },
+
+    notify,
 
     async list(userId, query) {
       const [page, unread] = await Promise.all([store.list(userId, query), store.countUnread(userId)]);
@@ -186,8 +232,11 @@ export function createNotificationService(deps: NotificationServiceDeps): Notifi
     async updateSubscription(userId, channel, update) {
       const stamp = now().toISOString();
       const current = (await store.subscription(userId, channel)) ?? defaultSubscription(userId, channel, stamp);
-      const given = Object.fromEntries(Object.entries(update).filter(([, v]) => v !== undefined)) as SubscriptionUpdate;
+      const { rotate_webhook_secret: rotate, ...fields } = update;
+      const given = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as SubscriptionUpdate;
       const next: Subscription = { ...current, ...given, user_id: userId, channel, updated_at: stamp };
+      // A webhook URL always has a signing secret: the user's own, or one generated now (and on rotation).
+      if (channel === 'webhook' && next.webhook_url && (rotate || !next.webhook_secret)) next.webhook_secret = newWebhookSecret();
       const problems = checkSubscription(next);
       if (problems.length) throw errors.validation(problems);
       await store.putSubscription(next);
@@ -200,6 +249,11 @@ export function createNotificationService(deps: NotificationServiceDeps): Notifi
     },
 
     deleteAllFor: async (userId) => ({ notifications: await store.deleteAllFor(userId) }),
+
+    sweep: () => dispatch.sweep(),
+    start: () => dispatch.start(),
+    stop: () => dispatch.stop(),
+    stats: () => dispatch.stats(),
   };
 }
 
@@ -227,6 +281,9 @@ export function checkSubscription(sub: Subscription): FieldError[] {
     if (value !== null ? !CLOCK_TIME.test(value) : sub.quiet_hours_enabled) problems.push({ field, message: 'HH:MM required' });
   }
   if (!isTimeZone(sub.timezone)) problems.push({ field: 'timezone', message: 'unknown time zone' });
+  if (sub.channel === 'in_app' && sub.batching_interval_seconds > 0) {
+    problems.push({ field: 'batching_interval_seconds', message: 'in-app notifications are never batched; only webhook and slack take it' });
+  }
   return problems;
 }
 

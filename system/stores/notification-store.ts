@@ -12,6 +12,8 @@ import { DuplicateKeyError, type Collection, type DocumentStore, type Filter } f
 
 type NotificationRow = Notification & { id: string };
 type SubscriptionRow = Subscription & { id: string };
+/** The lock of one digest: whoever holds its lease sends it. */
+type BatchLockRow = { id: string; lease_until: number };
 
 /** One page of a user's notifications, newest first. */
 export interface NotificationQuery {
@@ -27,10 +29,55 @@ export interface NotificationQuery {
 export class NotificationStore {
   private readonly rows: Collection<NotificationRow>;
   private readonly subs: Collection<SubscriptionRow>;
+  private readonly batches: Collection<BatchLockRow>;
 
   constructor(store: DocumentStore) {
-    this.rows = store.collection<NotificationRow>('notifications', { indexes: ['user_id', 'status', 'created_at'] });
+    this.rows = store.collection<NotificationRow>('notifications', { indexes: ['user_id', 'status', 'created_at', 'due_at', 'batch_key'] });
     this.subs = store.collection<SubscriptionRow>('notification_subscriptions', { indexes: ['user_id'] });
+    this.batches = store.collection<BatchLockRow>('notification_batches');
+  }
+
+  /**
+   * Claims a pending webhook/Slack copy for `leaseMs` (one node sends it); returns it, or null when it is not
+   * pending or another node holds it. Atomic through the store's increment (see `lease`).
+   */
+  async claim(id: string, nowMs: number, leaseMs: number): Promise<Notification | null> {
+    const row = await lease(this.rows, id, nowMs, leaseMs, (r) => r.status === 'pending');
+    return row ? NotificationSchema.parse(row) : null;
+  }
+
+  /** Pending webhook/Slack copies due by `nowIso` whose lease has run out, oldest first. */
+  async due(nowIso: string, nowMs: number, limit: number): Promise<Notification[]> {
+    const rows = await this.rows.find({ status: 'pending', due_at: { $lte: nowIso } }, { sort: { due_at: 1 }, limit });
+    return rows.filter((r) => (r.lease_until ?? 0) <= nowMs).map((r) => NotificationSchema.parse(r));
+  }
+
+  /** The digest a new copy for this user and channel joins: the soonest pending one still to be sent after `nowIso`. */
+  async openBatch(userId: string, channel: NotificationChannel, nowIso: string): Promise<{ key: string; dueAt: string } | null> {
+    const rows = await this.rows.find({ user_id: userId, channel, status: 'pending', due_at: { $gt: nowIso } }, { sort: { due_at: 1 }, limit: 100 });
+    const open = rows.find((r) => r.batch_key !== null && r.batch_key !== undefined);
+    return open?.batch_key && open.due_at ? { key: open.batch_key, dueAt: open.due_at } : null;
+  }
+
+  /** The pending copies of one digest, oldest first. */
+  async batch(key: string, limit: number): Promise<Notification[]> {
+    const rows = await this.rows.find({ batch_key: key, status: 'pending' }, { sort: { created_at: 1 }, limit });
+    return rows.map((r) => NotificationSchema.parse(r));
+  }
+
+  /** Claims the sending of a digest for `leaseMs`; false when another node holds it. */
+  async claimBatch(key: string, nowMs: number, leaseMs: number): Promise<boolean> {
+    try {
+      await this.batches.insert({ id: key, lease_until: 0 });
+    } catch (err) {
+      if (!(err instanceof DuplicateKeyError)) throw err;
+    }
+    return (await lease(this.batches, key, nowMs, leaseMs, () => true)) !== null;
+  }
+
+  /** Lets go of a digest's lock once it is sent (a late copy of the same window can then be sent on its own). */
+  async releaseBatch(key: string): Promise<void> {
+    await this.batches.delete(key);
   }
 
   /** Adds a notification; false when one with the same id exists (an event handled before). */
@@ -104,6 +151,28 @@ export class NotificationStore {
     for (const sub of await this.subs.find({ user_id: userId })) await this.subs.delete(sub.id);
     return rows.length;
   }
+}
+
+/**
+ * Takes the lease of a document for `leaseMs` when it is free (`lease_until` ≤ now) and `ok` holds; returns the
+ * document as it is after the claim, or null. One atomic increment moves `lease_until` from the value read to
+ * now + leaseMs: if any other claim landed in between, the result is not that value and this claim lost, so of
+ * several nodes racing exactly one wins, with no window where a claimed document still looks free.
+ */
+async function lease<T extends { id: string; lease_until?: number | null }>(
+  rows: Collection<T>,
+  id: string,
+  nowMs: number,
+  leaseMs: number,
+  ok: (row: T) => boolean,
+): Promise<T | null> {
+  const row = await rows.get(id);
+  if (!row || !ok(row)) return null;
+  const held = row.lease_until ?? 0;
+  if (held > nowMs) return null;
+  const until = nowMs + leaseMs;
+  const after = await rows.increment(id, 'lease_until', until - held);
+  return after && after.lease_until === until && ok(after) ? after : null;
 }
 
 function subscriptionId(userId: string, channel: NotificationChannel): string {

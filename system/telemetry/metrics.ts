@@ -41,6 +41,8 @@ export interface MetricSources {
   partitions(): number[];
   /** Dead letters waiting for an admin (shared store: every node reports the same figure) and the oldest's age. */
   deadLetters(): Promise<{ depth: number; oldest_age_seconds: number }>;
+  /** Webhook/Slack notifications this node sent, failed to send and throttled, by channel (counted since start). */
+  notifications?(): Record<'sent' | 'failed' | 'throttled', Record<string, number>>;
 }
 
 export interface PlatformMetrics {
@@ -138,6 +140,7 @@ function registerObservables(meter: Meter, sources: MetricSources): void {
     },
     [dlqDepth, dlqAge],
   );
+  registerNotificationCounters(meter, sources);
 }
 
 /** The server's per-route table as OTel data: a request counter per status and a duration histogram per route. */
@@ -179,4 +182,20 @@ function httpMetrics(stats: RouteStats[], startTime: [number, number]): MetricDa
 
 function hrTime(ms: number): [number, number] {
   return [Math.floor(ms / 1000), (ms % 1000) * 1e6];
+}
+
+/** notifications.sent / .failed / .throttled by channel, read from the notification service at collection time. */
+function registerNotificationCounters(meter: Meter, sources: MetricSources): void {
+  const read = sources.notifications;
+  if (!read) return;
+  const described = {
+    sent: 'Webhook and Slack notifications delivered by this node, by channel',
+    failed: 'Webhook and Slack notifications whose delivery failed after its retries, by channel',
+    throttled: 'Low and medium notifications kept but not sent: over the per-user rate for the channel',
+  } as const;
+  for (const outcome of ['sent', 'failed', 'throttled'] as const) {
+    meter.createObservableCounter(`notifications.${outcome}`, { description: described[outcome], unit: '{notification}', valueType: ValueType.INT }).addCallback((result) => {
+      for (const [channel, n] of Object.entries(read()[outcome])) result.observe(n, { channel });
+    });
+  }
 }
