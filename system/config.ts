@@ -12,6 +12,7 @@ const EnvSchema = z
     HOST: z.string().min(1).default('127.0.0.1'),
     PORT: int(8080, 0, 65535),
     DATA_DIR: z.string().min(1).default('./data'),
+    REPLAY_DIR: z.string().min(1).optional(),
     WEB_DIR: z.string().min(1).optional(),
     LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
     ADMIN_USERNAME: z.string().min(3).max(64).optional(),
@@ -104,6 +105,8 @@ export interface Config {
   host: string;
   port: number;
   dataDir: string;
+  /** Where replay sessions with target `file` write their JSON-lines files (REPLAY_DIR, default DATA_DIR/replays). */
+  replayDir: string;
   /** The built SPA (index.html and assets/) served at `/`; default web/dist of this checkout. */
   webDir: string;
   logLevel: string;
@@ -161,6 +164,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST,
     port: e.PORT,
     dataDir: path.resolve(e.DATA_DIR),
+    replayDir: path.resolve(e.REPLAY_DIR ?? path.join(e.DATA_DIR, 'replays')),
     webDir: e.WEB_DIR ? path.resolve(e.WEB_DIR) : fileURLToPath(new URL('../web/dist', import.meta.url)),
     logLevel: e.LOG_LEVEL,
     admin: e.ADMIN_USERNAME && e.ADMIN_PASSWORD ? { username: e.ADMIN_USERNAME, password: e.ADMIN_PASSWORD } : null,

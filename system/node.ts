@@ -12,6 +12,8 @@ import { createBwrapSandbox } from '../bridges/sandbox/bwrap.js';
 import { createThreadedBwrapSandbox } from '../bridges/sandbox/threaded.js';
 import { adminClusterRoutes } from '../http/routes/admin-cluster.js';
 import { metricsRoutes } from '../http/routes/metrics.js';
+import { replayRoutes } from '../http/routes/replay.js';
+import { createReplay, type Replay } from './services/replay/component.js';
 import { createHttpServer } from '../http/server.js';
 import { loadStaticSite, type StaticSite } from '../http/static.js';
 import { admissionClient } from '../actors/admission/client.js';
@@ -102,6 +104,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
   let admission: Ref<AdmissionMsg> | undefined;
   let router: PartitionRouter | undefined;
   let consumer: Consumer | undefined;
+  let replay: Replay | undefined;
   let http: ReturnType<typeof createHttpServer> | undefined;
   let port = 0;
   let platformComponents: Component[] = [];
@@ -158,6 +161,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
           },
           log,
         });
+        replay = createReplay({ root: system, store, eventLog, bus, nodeId: config.nodeId, replayDir: config.replayDir, policy, crashes, meter: metrics.meter, log });
       },
       stop: async () => {
         await drain(queue, config.shutdownGraceMs);
@@ -225,6 +229,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
               executionActors: (executionId) => clusterView.executionActors(executionId),
             }),
             metricsRoutes(metrics),
+            replayRoutes(replay!.service),
           ],
           executions: createExecutionService({
             executions,
@@ -270,6 +275,11 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
   ];
 
   components.push(
+    {
+      name: 'replay',
+      start: () => replay!.component.start(),
+      stop: async () => replay?.component.stop(),
+    },
     {
       name: 'node-rpc',
       start: () => rpc.start(),

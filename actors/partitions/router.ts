@@ -2,6 +2,7 @@ import { dispatch, query, spawnStateless, type Ref } from 'nact';
 import { stopTree } from '../supervision/stop-tree.js';
 import { parseEvent } from '../../system/domain/events.js';
 import type { LogRecord } from '../../system/ports/event-log.js';
+import { REPLAY_HEADER } from '../../system/domain/replay.js';
 import { isExecutionCommand, type ExecutionCommand, type PartitionMsg, type PartitionView } from './messages.js';
 import { spawnPartition, type PartitionDeps } from './partition.actor.js';
 
@@ -81,6 +82,9 @@ export class PartitionRouter {
 
   /** Handles one command record from the log; resolves once its partition has taken it. */
   async route(record: LogRecord): Promise<void> {
+    // A replayed command is history, not a request: it was acted on when it first came (or its execution is gone).
+    // Acting again would run, cancel or feed an execution twice.
+    if (record.headers[REPLAY_HEADER] !== undefined) return;
     const event = parseEvent(JSON.parse(record.value));
     if (!isExecutionCommand(event)) return;
     const ref = this.owned.get(record.partition);

@@ -62,6 +62,10 @@ export const ReplayConfigSchema = z
     skip_errors: z.boolean().default(true),
     retry_failed: z.boolean().default(false),
     retry_attempts: z.number().int().min(1).max(10).default(3),
+    /** Accepted for Integr8sCode's clients: progress is always tracked. */
+    enable_progress_tracking: z.boolean().optional(),
+    /** Never a path from a request: a `file` session writes to a file the server names in REPLAY_DIR. */
+    target_file_path: z.null({ error: 'not accepted: the server names the file in its replay directory (see file_name)' }).optional(),
   })
   .strict();
 export type ReplayConfig = z.output<typeof ReplayConfigSchema>;
