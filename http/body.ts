@@ -17,12 +17,13 @@ type Waiter = { resolve(body: Buffer): void; reject(err: unknown): void };
  * listens for); bytes are counted as they arrive so a size limit trips before the whole body is read.
  */
 export class BodyReader {
-  private chunks: Buffer[] = [];
+  // Made on first use: most requests have no body, and an SSE stream keeps its reader as long as it lives.
+  private chunks: Buffer[] | null = null;
   private receivedBytes = 0;
   private state: 'receiving' | 'complete' | 'exceeded' | 'abandoned' = 'receiving';
   private maxBytes = Number.POSITIVE_INFINITY;
   private onExceeded: (() => void) | null = null;
-  private waiters: Waiter[] = [];
+  private waiters: Waiter[] | null = null;
 
   /** `expectsBody`: the request announced one (Content-Length > 0 or Transfer-Encoding). */
   constructor(
@@ -59,7 +60,7 @@ export class BodyReader {
     if (this.state === 'complete') return Promise.resolve(this.joined());
     if (this.state === 'exceeded') return Promise.reject(errors.tooLarge(this.maxBytes));
     if (this.state === 'abandoned') return Promise.reject(new ClientGoneError());
-    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+    return new Promise((resolve, reject) => (this.waiters ??= []).push({ resolve, reject }));
   }
 
   /** The body parsed as JSON; undefined when empty, MalformedJsonError when not JSON or nested too deep. */
@@ -80,7 +81,7 @@ export class BodyReader {
   abandon(): void {
     if (this.state !== 'receiving') return;
     this.state = 'abandoned';
-    this.chunks = [];
+    this.chunks = null;
     this.settle((w) => w.reject(new ClientGoneError()));
   }
 
@@ -92,7 +93,7 @@ export class BodyReader {
       return;
     }
     // uWS neuters the ArrayBuffer after this callback returns: copy it.
-    if (chunk.byteLength > 0) this.chunks.push(Buffer.from(new Uint8Array(chunk)));
+    if (chunk.byteLength > 0) (this.chunks ??= []).push(Buffer.from(new Uint8Array(chunk)));
     if (!isLast) return;
     this.state = 'complete';
     const body = this.joined();
@@ -101,23 +102,34 @@ export class BodyReader {
 
   private exceed(): void {
     this.state = 'exceeded';
-    this.chunks = [];
+    this.chunks = null;
     const limit = this.maxBytes;
     this.settle((w) => w.reject(errors.tooLarge(limit)));
     this.onExceeded?.();
   }
 
+  /** Lets go of the bytes and the limit handler: the response is streaming and nobody reads the body any more. */
+  release(): void {
+    this.chunks = null;
+    this.onExceeded = null;
+  }
+
   private joined(): Buffer {
-    if (this.chunks.length !== 1) this.chunks = [Buffer.concat(this.chunks)];
-    return this.chunks[0] ?? Buffer.alloc(0);
+    const chunks = this.chunks;
+    if (chunks === null || chunks.length === 0) return EMPTY_BODY;
+    if (chunks.length !== 1) this.chunks = [Buffer.concat(chunks)];
+    return this.chunks![0]!;
   }
 
   private settle(fn: (w: Waiter) => void): void {
     const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) fn(w);
+    this.waiters = null;
+    for (const w of waiters ?? []) fn(w);
   }
 }
+
+/** The body of a request without one; zero bytes, so sharing it is safe. */
+const EMPTY_BODY = Buffer.alloc(0);
 
 /** Deepest nesting of arrays and objects a JSON body may have. */
 export const MAX_JSON_DEPTH = 64;

@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import type { Caller } from '../system/services/types.js';
+import { appended } from '../system/util/appended.js';
 import { BodyReader } from './body.js';
 
 /** How a request ended: a response went out with a status, or the client left first. */
@@ -25,26 +26,30 @@ export interface ResponseStream {
 export class HttpContext {
   readonly method: string;
   readonly path: string;
-  readonly headers: Readonly<Record<string, string>>;
+  /** Request headers by lower-case name; empty once a streamed response started (see releaseRequest). */
+  headers: Readonly<Record<string, string>>;
   readonly body: BodyReader;
   private remoteAddress: string | undefined;
   private readonly rawQuery: string;
   private parsedQuery: URLSearchParams | null = null;
   readonly startedAt = performance.now();
-  /** Headers pipeline steps add to whatever response goes out (lower-case names). */
-  readonly responseHeaders = new Map<string, string>();
+  private extraHeaders: Map<string, string> | null = null;
   /** Fixed headers every response carries; any of them set in `responseHeaders` or by the response itself wins. */
   baseHeaders: HeaderBlock | null = null;
-  private readonly cookies: string[] = [];
+  private cookies: string[] | null = null;
   /** Path parameters of the matched route. */
   params: Readonly<Record<string, string>> = {};
   /** The matched route pattern, for metrics and logs; null until routed. */
   route: string | null = null;
+  /** Response body bytes handed to the socket so far, for metrics. */
+  bytesSent = 0;
   private resolvedCaller: Caller | null = null;
   private phase: 'open' | 'streaming' | 'done' = 'open';
   private wasAborted = false;
-  private abortListeners: Array<() => void> = [];
-  private finishListeners: Array<(outcome: Outcome) => void> = [];
+  // Exact-size arrays, replaced on each add: a request has one to three listeners, and a pushed-to array keeps
+  // room for seventeen for as long as the request lives (a whole SSE stream).
+  private abortListeners: ReadonlyArray<() => void> = NONE;
+  private finishListeners: ReadonlyArray<(outcome: Outcome) => void> = NONE;
 
   constructor(
     private readonly res: HttpResponse,
@@ -54,12 +59,7 @@ export class HttpContext {
     this.method = req.getMethod().toUpperCase();
     this.path = req.getUrl();
     this.rawQuery = req.getQuery() ?? '';
-    // No inherited properties: a header named __proto__ or constructor stays plain data.
-    const headers = new HeaderTable() as Record<string, string>;
-    req.forEach((name, value) => {
-      const prior = headers[name];
-      headers[name] = prior === undefined ? value : `${prior}${name === 'cookie' ? '; ' : ', '}${value}`;
-    });
+    const headers = readHeaders(req);
     this.headers = headers;
     const declared = Number(headers['content-length'] ?? '0');
     this.body = new BodyReader(res, declared > 0 || headers['transfer-encoding'] !== undefined);
@@ -76,6 +76,12 @@ export class HttpContext {
       this.remoteAddress = Buffer.from(this.res.getRemoteAddressAsText()).toString();
     }
     return this.remoteAddress;
+  }
+
+  /** Headers pipeline steps add to whatever response goes out (lower-case names). */
+  get responseHeaders(): Map<string, string> {
+    this.extraHeaders ??= new Map();
+    return this.extraHeaders;
   }
 
   /** The query string, parsed on first use. */
@@ -128,7 +134,10 @@ export class HttpContext {
       // HEAD gets the head only (a body would be read as the start of the next response on the connection).
       if (body === null) this.res.endWithoutBody();
       else if (this.method === 'HEAD') this.res.endWithoutBody();
-      else this.res.end(body);
+      else {
+        this.bytesSent += typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+        this.res.end(body);
+      }
     });
     this.finish({ kind: 'sent', status });
   }
@@ -138,60 +147,44 @@ export class HttpContext {
     this.send(status, JSON.stringify(value), { 'content-type': 'application/json', ...headers });
   }
 
-  /** Starts a streamed response: status and headers go out with the first write. */
+  /**
+   * Starts a streamed response: status and headers go out with the first write. From here the request's own
+   * state (headers, parsed query, response header map) is let go: a stream can live for hours, and an SSE node
+   * holds tens of thousands of them.
+   */
   startStream(status: number, headers: Record<string, string>): ResponseStream {
     if (this.responded) throw new Error('response already started');
     this.phase = 'streaming';
-    let headed = false;
-    const res = this.res;
-    const writeHead = () => {
-      if (headed) return;
-      headed = true;
-      res.writeStatus(statusLine(status));
-      this.writeHeaders(headers);
-    };
-    return {
-      write: (chunk) => {
-        if (this.phase !== 'streaming' || this.wasAborted) return true;
-        let ok = true;
-        res.cork(() => {
-          writeHead();
-          ok = res.write(chunk);
-        });
-        return ok;
-      },
-      onWritable: (handler) => {
-        res.onWritable(() => handler());
-      },
-      end: () => {
-        if (this.phase !== 'streaming' || this.wasAborted) return;
-        this.phase = 'done';
-        res.cork(() => {
-          writeHead();
-          res.end();
-        });
-        this.finish({ kind: 'sent', status });
-      },
-      close: () => {
-        if (this.phase !== 'streaming' || this.wasAborted) return;
-        res.close();
-      },
-    };
+    const stream = new UwsResponseStream(this.res, this, status, this.headerBlock(headers));
+    this.releaseRequest();
+    return stream;
+  }
+
+  /** True while a started stream may still be written. */
+  get streaming(): boolean {
+    return this.phase === 'streaming' && !this.wasAborted;
+  }
+
+  /** Marks a streamed response finished (its stream calls this as it ends the body). */
+  streamEnded(status: number): void {
+    if (!this.streaming) return;
+    this.phase = 'done';
+    this.finish({ kind: 'sent', status });
   }
 
   /** Runs `listener` if the client disconnects before the response is finished. */
   onAbort(listener: () => void): void {
-    this.abortListeners.push(listener);
+    this.abortListeners = appended(this.abortListeners, listener);
   }
 
   /** Runs `listener` once when the request ends either way. */
   onFinish(listener: (outcome: Outcome) => void): void {
-    this.finishListeners.push(listener);
+    this.finishListeners = appended(this.finishListeners, listener);
   }
 
   /** Adds a Set-Cookie line to the response (one line per cookie; they cannot be folded into one header). */
   addCookie(serialized: string): void {
-    this.cookies.push(serialized);
+    (this.cookies ??= []).push(serialized);
   }
 
   /**
@@ -200,6 +193,12 @@ export class HttpContext {
    * first header's value. That is also why every value is cleared of CR and LF here: no value can start a line.
    */
   private writeHeaders(extra: Record<string, string>): void {
+    const block = this.headerBlock(extra);
+    if (block) this.res.writeHeader(block[0], block[1]);
+  }
+
+  /** The header lines of `writeHeaders` as the name and value of its one uWS call; null when there are none. */
+  private headerBlock(extra: Record<string, string>): [string, string] | null {
     const own: Record<string, string> = {};
     for (const name in extra) own[name.toLowerCase()] = extra[name]!;
     // The client is still sending a body we will not read: ask it to stop and not reuse the connection.
@@ -215,17 +214,26 @@ export class HttpContext {
     };
     const base = this.baseHeaders;
     if (base) {
-      if (base.names.some((name) => own[name] !== undefined || this.responseHeaders.has(name))) {
-        for (const name of base.names) if (own[name] === undefined && !this.responseHeaders.has(name)) add(name, base.values[name]!);
+      if (base.names.some((name) => own[name] !== undefined || this.extraHeaders?.has(name))) {
+        for (const name of base.names) if (own[name] === undefined && !this.extraHeaders?.has(name)) add(name, base.values[name]!);
       } else {
         first = base.firstName;
         value = base.rest;
       }
     }
-    for (const [name, v] of this.responseHeaders) if (own[name] === undefined) add(name, v);
+    if (this.extraHeaders) for (const [name, v] of this.extraHeaders) if (own[name] === undefined) add(name, v);
     for (const name in own) add(name, own[name]!);
-    for (const cookie of this.cookies) add('set-cookie', cookie);
-    if (first !== undefined) this.res.writeHeader(first, value);
+    if (this.cookies) for (const cookie of this.cookies) add('set-cookie', cookie);
+    return first === undefined ? null : [first, value];
+  }
+
+  /** Lets go of what only the request needed (see startStream); the stream keeps its own head. */
+  private releaseRequest(): void {
+    this.headers = NO_HEADERS;
+    this.parsedQuery = null;
+    this.extraHeaders = null;
+    this.cookies = null;
+    this.body.release();
   }
 
   private handleAbort(): void {
@@ -233,18 +241,70 @@ export class HttpContext {
     this.wasAborted = true;
     this.body.abandon();
     const listeners = this.abortListeners;
-    this.abortListeners = [];
+    this.abortListeners = NONE;
     for (const listener of listeners) listener();
     this.finish({ kind: 'aborted' });
   }
 
   private finish(outcome: Outcome): void {
     const listeners = this.finishListeners;
-    this.finishListeners = [];
-    this.abortListeners = [];
+    this.finishListeners = NONE;
+    this.abortListeners = NONE;
     for (const listener of listeners) listener(outcome);
   }
 }
+
+/**
+ * The stream of a response started with startStream: a class rather than closures over the context, so a
+ * long-lived stream costs one small object. The head (status and header lines) goes out with the first write.
+ */
+class UwsResponseStream implements ResponseStream {
+  constructor(
+    private readonly res: HttpResponse,
+    private readonly ctx: HttpContext,
+    private readonly status: number,
+    private head: [string, string] | null,
+  ) {}
+  private headed = false;
+
+  write(chunk: Buffer): boolean {
+    if (!this.ctx.streaming) return true;
+    let ok = true;
+    this.res.cork(() => {
+      this.writeHead();
+      this.ctx.bytesSent += chunk.byteLength;
+      ok = this.res.write(chunk);
+    });
+    return ok;
+  }
+
+  onWritable(handler: () => boolean): void {
+    this.res.onWritable(() => handler());
+  }
+
+  end(): void {
+    if (!this.ctx.streaming) return;
+    this.res.cork(() => {
+      this.writeHead();
+      this.res.end();
+    });
+    this.ctx.streamEnded(this.status);
+  }
+
+  close(): void {
+    if (this.ctx.streaming) this.res.close();
+  }
+
+  private writeHead(): void {
+    if (this.headed) return;
+    this.headed = true;
+    this.res.writeStatus(statusLine(this.status));
+    if (this.head) this.res.writeHeader(this.head[0], this.head[1]);
+    this.head = null;
+  }
+}
+
+const NONE: readonly never[] = Object.freeze([]);
 
 /** Constant response headers prepared once as the text of a single uWS header call (see writeHeaders). */
 export class HeaderBlock {
@@ -267,6 +327,21 @@ export class HeaderBlock {
  */
 const HeaderTable = function HeaderTable() {} as unknown as new () => object;
 HeaderTable.prototype = Object.create(null);
+const NO_HEADERS = Object.freeze(new HeaderTable()) as Readonly<Record<string, string>>;
+
+/**
+ * The request's headers, repeated ones joined. A function of its own, not inline in the constructor: closures made
+ * in one scope share its variables, and the constructor's abort handler lives as long as the response does.
+ */
+function readHeaders(req: HttpRequest): Record<string, string> {
+  // No inherited properties: a header named __proto__ or constructor stays plain data.
+  const headers = new HeaderTable() as Record<string, string>;
+  req.forEach((name, value) => {
+    const prior = headers[name];
+    headers[name] = prior === undefined ? value : `${prior}${name === 'cookie' ? '; ' : ', '}${value}`;
+  });
+  return headers;
+}
 
 const statusLines = new Map<number, string>();
 

@@ -1,6 +1,7 @@
 import type { SseFrame, SseSink } from '../system/services/types.js';
 import { formatFrame, type EncodedSseFrame } from '../system/services/sse-encoding.js';
 import type { HttpContext, ResponseStream } from './context.js';
+import { appended } from '../system/util/appended.js';
 import { HeartbeatWheel } from './heartbeat-wheel.js';
 import { describeError, type HttpLogger } from './log.js';
 
@@ -93,7 +94,7 @@ export class SseStream implements SseSink {
   private queuedBytes = 0;
   private blocked = false;
   private endAfterDrain = false;
-  private listeners: Array<() => void> | null = null;
+  private listeners: ReadonlyArray<() => void> | null = null;
   /** Bucket on the hub's heartbeat wheel. */
   slot = 0;
 
@@ -150,7 +151,7 @@ export class SseStream implements SseSink {
   /** Registers a listener for the end of the stream; runs at once if it already ended. */
   onClosed(listener: () => void): void {
     if (this.closed) listener();
-    else (this.listeners ??= []).push(listener);
+    else this.listeners = appended(this.listeners ?? [], listener);
   }
 
   /** Sends the status line and SSE headers now (with a `retry:` hint) if nothing was written yet. */

@@ -5,6 +5,7 @@ import type { StreamFrame } from '../../system/events/stream-frame.js';
 import type { Unsubscribe } from '../../system/ports/fanout-bus.js';
 import type { SseFrame, SseSink } from '../../system/services/types.js';
 import type { LiveFrame, SseSessionMsg } from './messages.js';
+import { compactIdleActor } from '../supervision/concrete.js';
 
 /** What a session replays before going live: the status frame and what the client missed; terminal ends the stream. */
 export interface Replay {
@@ -124,6 +125,8 @@ function handle(state: State, msg: SseSessionMsg, ctx: { self: Ref<SseSessionMsg
       if (state.status !== 'replaying') return state;
       if (session.writeReplay(msg.frames) || msg.terminal) return end();
       session.mode = 'direct';
+      // From here the session idles until its stream ends, often for minutes, one of thousands.
+      compactIdleActor(ctx.self);
       return { status: 'live', session };
     case 'TerminalSent':
     case 'ReplayFailed':

@@ -19,6 +19,20 @@ export interface ConcreteActor {
 const require = createRequire(import.meta.url);
 const systemMap = require('nact/lib/system-map') as { find(systemName: string, reference: unknown): ConcreteActor | undefined };
 
+/**
+ * For actors that live long and mostly idle (an SSE session lasts as long as its stream, tens of thousands per
+ * node): drops what nact keeps beyond need. Its path's part list was built by spread and keeps room for about
+ * seventeen names; it gets an exact copy. And nact keeps the finished `setImmediate` of the actor's last turn
+ * (with links into the immediate list) until the next one; call this during a turn, when that immediate has
+ * already fired, and nact's `clearImmediate` on stop finds nothing left to cancel.
+ */
+export function compactIdleActor(ref: Ref<unknown>): void {
+  const actor = findConcrete(ref) as (ConcreteActor & { path?: { parts: string[] }; immediate?: unknown }) | undefined;
+  if (!actor) return;
+  if (actor.path) actor.path.parts = actor.path.parts.slice();
+  actor.immediate = undefined;
+}
+
 /** The concrete actor (or system) behind `ref`, or undefined when it is gone. */
 export function findConcrete(ref: Ref<unknown>): ConcreteActor | undefined {
   const system = (ref as unknown as { system?: { name?: string } }).system;
