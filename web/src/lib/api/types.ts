@@ -169,6 +169,32 @@ export interface Subscription {
   exclude_tags: string[];
   webhook_url: string | null;
   slack_webhook: string | null;
+  /** Whole only in the answer that set or generated it; afterwards masked (`••••` and its last four characters). */
+  webhook_secret?: string | null;
+  /** Webhook and Slack: non-urgent deliveries inside these hours (HH:MM in `timezone`) are held until they end. */
+  quiet_hours_enabled?: boolean;
+  quiet_hours_start?: string | null;
+  quiet_hours_end?: string | null;
+  timezone?: string;
+  /** Webhook and Slack: 0 sends each on its own; otherwise the ones made within this many seconds go out as one digest. */
+  batching_interval_seconds?: number;
+}
+
+/** PUT /notifications/subscriptions/{channel} body (fields left out keep their value). */
+export interface SubscriptionUpdate {
+  enabled: boolean;
+  severities: string[];
+  include_tags: string[];
+  exclude_tags: string[];
+  webhook_url?: string | null;
+  slack_webhook?: string | null;
+  quiet_hours_enabled?: boolean;
+  quiet_hours_start?: string | null;
+  quiet_hours_end?: string | null;
+  timezone?: string;
+  batching_interval_seconds?: number;
+  webhook_secret?: string;
+  rotate_webhook_secret?: boolean;
 }
 
 /** A frame of GET /events/executions/{id}. */
