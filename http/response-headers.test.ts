@@ -28,7 +28,23 @@ const routes: RouteGroup = (router) => {
     },
     { summary: 'injected', tag: 't', auth: 'public' },
   );
+  router.get(
+    '/api/v1/streamed',
+    (ctx) => {
+      ctx.addCookie('s=1; Path=/');
+      ctx.responseHeaders.set('x-step', 'yes');
+      const out = ctx.startStream(200, { 'content-type': 'text/plain' });
+      // The stream keeps its own head; the request's state is let go as it starts.
+      streamed = { headersLeft: Object.keys(ctx.headers).length };
+      setTimeout(() => {
+        out.write(Buffer.from('first'));
+        out.end();
+      }, 20);
+    },
+    { summary: 'streamed', tag: 't', auth: 'public' },
+  );
 };
+let streamed: { headersLeft: number } | null = null;
 
 /** The response head as raw lines, by a socket (fetch would fold repeated headers). */
 async function rawHead(port: number, path: string): Promise<string[]> {
@@ -66,5 +82,15 @@ describe('response headers', () => {
     const lines = await rawHead(h.port, '/api/v1/injected');
     expect(lines.filter((l) => l.startsWith('set-cookie:'))).toEqual(['set-cookie: a=1; Path=/', 'set-cookie: b=2; Path=/']);
     expect(lines.find((l) => l.startsWith('x-note:'))).toBe('x-note: one set-cookie: evil=1 body');
+  });
+
+  it("sends a stream's head with its first write, with the steps' headers and cookies, after the request state was let go", async () => {
+    h = await startHarness({ routes: [routes] });
+    const lines = await rawHead(h.port, '/api/v1/streamed');
+    expect(streamed).toEqual({ headersLeft: 0 });
+    expect(lines).toContain('x-step: yes');
+    expect(lines).toContain('set-cookie: s=1; Path=/');
+    expect(lines).toContain('content-type: text/plain');
+    expect(count(lines, 'x-frame-options')).toBe(1);
   });
 });
