@@ -244,6 +244,21 @@ describe('dead letters', () => {
   });
 });
 
+describe('layout', () => {
+  it('fits a phone: nothing on the new admin pages sticks out sideways (wide tables scroll in their own box)', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      for (const [section, ready] of [['events', 'event-row'], ['sagas', 'saga-row'], ['dead-letters', 'dlq-stats']] as const) {
+        await page.goto(`/admin/${section}`);
+        await page.getByTestId(ready).first().waitFor();
+        expect(await page.evaluate(() => document.documentElement.scrollWidth), section).toBeLessThanOrEqual(390);
+      }
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 900 });
+    }
+  });
+});
+
 describe('access', () => {
   it('refuses a non-admin, in the app and on the server', async () => {
     const created = await h.node.api('/admin/users/', { method: 'POST', json: { username: 'dave', email: 'dave@example.com', password: 'dave-password-1' } });

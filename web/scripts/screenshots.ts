@@ -1,15 +1,19 @@
 /**
  * `npm run screenshots`: starts an embedded node with the current SPA build, signs in as an admin, makes some
- * data (a run with coloured output, a saved script, notifications), and writes a PNG of every page in light
+ * data (a run with coloured output, a saved script, notifications, a dead letter), and writes a PNG of every page in light
  * and dark theme, plus the editor at phone width, into web-screenshots/ (or the folder given as argument).
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { TEST_ADMIN } from '../../test/support/session.js';
+import { createSqliteEventLog } from '../../system/embedded/event-log.js';
+import { openDataDir } from '../../system/embedded/sqlite.js';
 import { setEditorText, startBrowserHarness } from '../e2e/browser.js';
 
 const OUT = resolve(process.argv[2] ?? 'web-screenshots');
+/** The node's partitions, so a record appended from here lands where its consumers read. */
+const PARTITIONS = 4;
 
 const PAGES: Array<{ name: string; path: string; ready: string }> = [
   { name: 'home', path: '/', ready: 'h1' },
@@ -21,11 +25,14 @@ const PAGES: Array<{ name: string; path: string; ready: string }> = [
   { name: 'admin-settings', path: '/admin/settings', ready: '[data-testid=admin-settings]' },
   { name: 'admin-executions', path: '/admin/executions', ready: '[data-testid=queue]' },
   { name: 'admin-cluster', path: '/admin/cluster', ready: '[data-testid=cluster-nodes]' },
+  { name: 'admin-events', path: '/admin/events', ready: '[data-testid=event-row], [data-testid=stats-total]' },
+  { name: 'admin-sagas', path: '/admin/sagas', ready: '[data-testid=saga-row]' },
+  { name: 'admin-dead-letters', path: '/admin/dead-letters', ready: '[data-testid=dlq-row]' },
 ];
 
 async function main(): Promise<void> {
   mkdirSync(OUT, { recursive: true });
-  const h = await startBrowserHarness();
+  const h = await startBrowserHarness({ EVENT_PARTITIONS: String(PARTITIONS) });
   try {
     const { page } = await h.newPage();
     await shoot(page, '/login', 'h1', 'login-light');
@@ -40,6 +47,7 @@ async function main(): Promise<void> {
     await page.getByTestId('save-script').click();
     await page.getByTestId('run').click();
     await page.getByTestId('result-summary').waitFor({ timeout: 30_000 });
+    await makeDeadLetter(h.node.dir.path);
 
     for (const theme of ['light', 'dark'] as const) {
       await h.node.api('/user/settings/theme', { method: 'PUT', json: { theme } });
@@ -55,9 +63,21 @@ async function main(): Promise<void> {
     }
     await page.setViewportSize({ width: 390, height: 844 });
     await shoot(page, '/editor', '.cm-content', 'editor-phone-dark');
+    await shoot(page, '/admin/events', '[data-testid=event-row]', 'admin-events-phone-dark');
+    await shoot(page, '/admin/dead-letters', '[data-testid=dlq-row]', 'admin-dead-letters-phone-dark');
     console.log(`screenshots written to ${OUT}`);
   } finally {
     await h.stop();
+  }
+}
+
+/** A command no consumer can parse, appended through a second connection to the node's file: it becomes a dead letter. */
+async function makeDeadLetter(dataDir: string): Promise<void> {
+  const log = createSqliteEventLog(openDataDir(dataDir), { partitions: PARTITIONS });
+  try {
+    await log.append('execution_commands', 'screenshot-poison', '{"event_type":"execution_requested","not":"an event"}', { event_type: 'execution_requested' });
+  } finally {
+    await log.close();
   }
 }
 
