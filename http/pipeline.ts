@@ -224,7 +224,12 @@ function applyDecision(ctx: HttpContext, decision: RateLimitDecision | null): vo
 
 function recordMetrics(metrics: HttpMetrics): Step['run'] {
   return (ctx) => {
-    ctx.onFinish((outcome) => metrics.record(ctx.method, ctx.route ?? 'unmatched', outcome, performance.now() - ctx.startedAt));
+    const requestBytes = Number(ctx.headers['content-length'] ?? 0) || 0;
+    metrics.begin();
+    ctx.onFinish((outcome) => {
+      metrics.end();
+      metrics.record(ctx.method, ctx.route ?? 'unmatched', outcome, performance.now() - ctx.startedAt, requestBytes, ctx.bytesSent);
+    });
   };
 }
 

@@ -67,6 +67,8 @@ export interface HttpServer {
   close(): Promise<void>;
   /** Per-route request counts and durations. */
   metrics(): RouteStats[];
+  /** Requests being handled now (open SSE streams included). */
+  activeRequests(): number;
   /** Open SSE streams, the bytes they buffer, frames sent and dropped, streams closed for being slow. */
   sseStats(): SseStats;
 }
@@ -131,6 +133,7 @@ export function createHttpServer(deps: HttpServerDeps): HttpServer {
       return closing;
     },
     metrics: () => metrics.snapshot(),
+    activeRequests: () => metrics.active,
     sseStats: () => sse.stats(),
   };
 

@@ -27,6 +27,7 @@ import { TRACEPARENT, withTrace } from './events/trace-context.js';
 import { openInfrastructure, type Infrastructure } from './infrastructure.js';
 import { RETRY_POLICIES, TOPICS } from './events/topics.js';
 import { createPlatformMetrics } from './telemetry/metrics.js';
+import { instrumentSandbox } from './telemetry/sandbox-metrics.js';
 import { createClusterView, type ClusterView } from './cluster/cluster-view.js';
 import { createNodeRpc } from './cluster/node-rpc.js';
 import { createLogger, type Logger } from './log.js';
@@ -151,7 +152,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
           execution: deps,
           saga: {
             admission,
-            sandbox: sandbox!,
+            sandbox: instrumentSandbox(sandbox!),
             sagas: new SagaStore(store),
             output,
             limitsFor: () => settings.limitsFor(),
@@ -258,6 +259,9 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
         const server = http;
         metrics.observe({
           http: () => server.metrics(),
+          httpActive: () => server.activeRequests(),
+          actors: () => clusterView.totals(),
+          consumerLag: () => eventLog.lag(),
           sse: () => server.sseStats(),
           admission: () => admissionClient(admission!).snapshot(),
           partitions: () => router!.ownedPartitions(),

@@ -28,6 +28,8 @@ import { priorityRank, type Priority } from '../../system/domain/execution.js';
 import type { ConcurrencySemaphore } from '../../system/ports/concurrency-semaphore.js';
 import type { AdmissionMsg, AdmissionReply } from './messages.js';
 import { AdmissionQueue } from './queue.js';
+import { executionMetrics } from '../../system/telemetry/instruments.js';
+import { instrumented } from '../supervision/instrumented.js';
 
 /** How many priority changes for executions that have not asked for a slot yet are remembered (oldest dropped first). */
 export const MAX_PENDING_PRIORITIES = 10_000;
@@ -113,6 +115,8 @@ export function spawnAdmission(parent: Ref<unknown>, maxConcurrent: number, opti
   const holdPlaceMs = Math.max(HOLD_PLACE_MIN_MS, retryMs * 10);
 
   const waiters = new Map<string, Ref<AdmissionReply>>();
+  /** When each waiting execution was queued (performance.now()), for the queue-wait histogram. */
+  const waitingSince = new Map<string, number>();
   const queue = new AdmissionQueue(maxConcurrent);
   /** The latest asker of each waiting or active execution (see AdmissionMsg Acquire.owner). */
   const owners = new Map<string, string>();
@@ -217,7 +221,11 @@ export function spawnAdmission(parent: Ref<unknown>, maxConcurrent: number, opti
       else scheduleRetry();
       return;
     }
+    const priority = queue.priorityOf(executionId);
     if (kind === 'admit' && queue.activate(executionId)) {
+      const since = waitingSince.get(executionId);
+      waitingSince.delete(executionId);
+      if (since !== undefined) executionMetrics.admitted(priority ?? 'unknown', (performance.now() - since) / 1000);
       const to = waiters.get(executionId);
       waiters.delete(executionId);
       if (to) dispatch(to, { type: 'SlotGranted', executionId });
@@ -259,7 +267,7 @@ export function spawnAdmission(parent: Ref<unknown>, maxConcurrent: number, opti
 
   self = spawn(
     parent as Ref<never>,
-    (state: null, msg: Msg) => {
+    instrumented('admission', (state: null, msg: Msg) => {
       switch (msg.type) {
         case 'Acquire': {
           if (msg.owner !== undefined) owners.set(msg.executionId, msg.owner);
@@ -267,6 +275,7 @@ export function spawnAdmission(parent: Ref<unknown>, maxConcurrent: number, opti
           const override = pendingPriority.get(msg.executionId);
           pendingPriority.delete(msg.executionId);
           const position = queue.enqueue(msg.executionId, override ?? msg.priority);
+          if (position !== 0 && !waitingSince.has(msg.executionId)) waitingSince.set(msg.executionId, performance.now());
           dispatch(msg.replyTo, { type: 'Queued', executionId: msg.executionId, position });
           // Position 0: it already holds a slot (its saga restarted), so it is granted again at once.
           if (position === 0) dispatch(msg.replyTo, { type: 'SlotGranted', executionId: msg.executionId });
@@ -280,6 +289,7 @@ export function spawnAdmission(parent: Ref<unknown>, maxConcurrent: number, opti
           owners.delete(msg.executionId);
           const what = queue.release(msg.executionId);
           waiters.delete(msg.executionId);
+          waitingSince.delete(msg.executionId);
           pendingPriority.delete(msg.executionId);
           lost.delete(msg.executionId);
           // A withdrawn waiter holds no slot (if its acquire is in flight, the answer gives the slot back), but it
@@ -331,7 +341,7 @@ export function spawnAdmission(parent: Ref<unknown>, maxConcurrent: number, opti
           break;
       }
       return state;
-    },
+    }),
     'admission',
     {
       initialState: null,

@@ -1,5 +1,6 @@
 import { dispatch, spawn, type Ref } from 'nact';
-import type { ExecutionRecord } from '../../system/domain/execution.js';
+import { isTerminal, type ExecutionRecord } from '../../system/domain/execution.js';
+import { executionMetrics } from '../../system/telemetry/instruments.js';
 import type { EventPublisher } from '../../system/events/publisher.js';
 import { withTrace } from '../../system/events/trace-context.js';
 import type { ExecutionStore } from '../../system/stores/execution-store.js';
@@ -8,6 +9,7 @@ import { restartWithBackoff } from '../supervision/policy.js';
 import type { ExecutionMsg } from './messages.js';
 import { flushOutbox } from './outbox.js';
 import { plan } from './transitions.js';
+import { instrumented } from '../supervision/instrumented.js';
 
 export interface ExecutionDeps {
   executions: ExecutionStore;
@@ -66,6 +68,9 @@ export function spawnExecution(parent: Ref<unknown>, executionId: string, deps: 
         const stored = await deps.executions.update(executionId, { ...p.patch, outbox: p.events, outbox_pending: true });
         if (!stored) throw new Error(`execution ${executionId} vanished from the store`);
         const published = await flushOutbox(stored, deps.executions, deps.publisher);
+        if (!isTerminal(record.status) && isTerminal(published.status)) {
+          executionMetrics.finished(published.lang, published.status, (Date.now() - Date.parse(published.created_at)) / 1000);
+        }
         dispatch(msg.replyTo, { ok: true, record: published });
         return { status: 'loaded', record: published };
       }
@@ -75,10 +80,10 @@ export function spawnExecution(parent: Ref<unknown>, executionId: string, deps: 
 
   return spawn(
     parent as Ref<never>,
-    async (state: State, msg: ExecutionMsg): Promise<State> => {
+    instrumented('execution', async (state: State, msg: ExecutionMsg): Promise<State> => {
       const record = await load(state);
       return inTrace(record, () => apply(record, state, msg));
-    },
+    }),
     executionActorName(executionId),
     {
       initialState: { status: 'unloaded' } as State,

@@ -1,4 +1,4 @@
-import { dispatch, spawn, type Ref } from 'nact';
+import { dispatch, spawn, type ActorContext, type Ref } from 'nact';
 import { stopDescendants, stopTree } from '../supervision/stop-tree.js';
 import { stampEvent } from '../../system/domain/events.js';
 import { isTerminal, type ExecutionRecord } from '../../system/domain/execution.js';
@@ -9,6 +9,7 @@ import type { SagaMsg } from '../saga/messages.js';
 import { spawnSaga, type SagaDeps } from '../saga/saga.actor.js';
 import { recordFromRequest } from '../../system/domain/record-from-request.js';
 import type { PartitionMsg } from './messages.js';
+import { instrumented } from '../supervision/instrumented.js';
 
 export interface PartitionDeps {
   executions: ExecutionStore;
@@ -66,7 +67,7 @@ export function spawnPartition(parent: Ref<unknown>, partition: number, deps: Pa
 
   return spawn(
     parent as Ref<never>,
-    async (state: null, msg: PartitionMsg, ctx) => {
+    instrumented('partition', async (state: null, msg: PartitionMsg, ctx: ActorContext<PartitionMsg, Ref<never>>) => {
       const self = ctx.self as Ref<PartitionMsg>;
       switch (msg.type) {
         case 'Command': {
@@ -121,7 +122,7 @@ export function spawnPartition(parent: Ref<unknown>, partition: number, deps: Pa
           break;
       }
       return state;
-    },
+    }),
     partitionActorName(partition),
     {
       initialState: null,

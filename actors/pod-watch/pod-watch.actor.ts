@@ -1,8 +1,9 @@
-import { dispatch, spawn, type Ref } from 'nact';
+import { dispatch, spawn, type ActorContext, type Ref } from 'nact';
 import type { StreamBytes } from '../../system/domain/live-output.js';
 import type { Sandbox, SandboxHandle, SandboxSpec } from '../../system/ports/sandbox.js';
 import type { PodWatchMsg, WatchReport } from './messages.js';
 import { OutputBatcher } from './output-batcher.js';
+import { instrumented } from '../supervision/instrumented.js';
 
 /** The watcher's state, by phase; fields live only where they mean something. */
 type State =
@@ -60,7 +61,7 @@ export function spawnPodWatch(parent: Ref<unknown>, props: PodWatchProps): Ref<P
 
   return spawn(
     parent as Ref<never>,
-    (state: State, msg: PodWatchMsg, ctx): State => {
+    instrumented('pod-watch', (state: State, msg: PodWatchMsg, ctx: ActorContext<PodWatchMsg, Ref<never>>): State => {
       const self = ctx.self as Ref<PodWatchMsg>;
       switch (msg.type) {
         case 'Start':
@@ -129,7 +130,7 @@ export function spawnPodWatch(parent: Ref<unknown>, props: PodWatchProps): Ref<P
           dispatch(report, { type: 'SandboxFailed', message: msg.message });
           return ended();
       }
-    },
+    }),
     podWatchActorName(spec.executionId),
     {
       initialState: { status: 'idle', stopRequested: false } as State,

@@ -13,6 +13,7 @@ import { spawnPodWatch } from '../pod-watch/pod-watch.actor.js';
 import { restartWithBackoff, type CrashLedger, type SupervisionPolicy } from '../supervision/policy.js';
 import type { SagaDone, SagaMsg } from './messages.js';
 import { SagaJournal } from './journal.js';
+import { instrumented } from '../supervision/instrumented.js';
 
 export interface SagaDeps {
   admission: Ref<AdmissionMsg>;
@@ -213,7 +214,7 @@ export function spawnSaga(
     return state;
   };
 
-  return spawn(parent as Ref<never>, f as never, sagaActorName(executionId), {
+  return spawn(parent as Ref<never>, instrumented('saga', f) as never, sagaActorName(executionId), {
     initialStateFunc: (ctx: { self: Ref<unknown> }) => {
       dispatch(ctx.self as Ref<Msg>, { type: 'Rehydrate' });
       return { status: 'idle', cancel: null } as State;

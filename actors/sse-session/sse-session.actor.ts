@@ -5,6 +5,7 @@ import type { StreamFrame } from '../../system/events/stream-frame.js';
 import type { Unsubscribe } from '../../system/ports/fanout-bus.js';
 import type { SseFrame, SseSink } from '../../system/services/types.js';
 import type { LiveFrame, SseSessionMsg } from './messages.js';
+import { instrumented } from '../supervision/instrumented.js';
 import { compactIdleActor } from '../supervision/concrete.js';
 
 /** What a session replays before going live: the status frame and what the client missed; terminal ends the stream. */
@@ -148,7 +149,7 @@ function afterStop(state: State): void {
  */
 export function spawnSseSession(parent: Ref<unknown>, props: SseSessionProps): Ref<SseSessionMsg> {
   const session = new SseSession(props.sink);
-  const ref = spawn(parent as Ref<never>, handle, `session-${++counter}`, {
+  const ref = spawn(parent as Ref<never>, instrumented('session', handle), `session-${++counter}`, {
     initialState: { status: 'replaying', session } as State,
     onCrash: session.crashed.bind(session) as never,
     afterStop,

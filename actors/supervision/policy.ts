@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import type { SupervisionContext, Ref } from 'nact';
+import { actorMetrics } from '../../system/telemetry/instruments.js';
+import { kindOf } from './actor-tree.js';
 
 /** Supervision as data: restart with exponential backoff within a budget, escalate past it. Validated at boot. */
 export const SupervisionPolicySchema = z
@@ -71,10 +73,13 @@ export function restartWithBackoff(
     onFailedMessage?.(msg, err);
     const path = ctx.path.toString();
     const n = ledger.note(path, err, policy.windowMs);
+    const kind = kindOf(path.slice(path.lastIndexOf('/') + 1));
     if (n > policy.maxRestarts) {
+      actorMetrics.supervised(kind, 'escalate');
       ledger.remember({ path, error: String(err?.message ?? err), at: new Date().toISOString(), decision: 'escalate' });
       return ctx.escalate as symbol;
     }
+    actorMetrics.supervised(kind, 'restart');
     ledger.remember({ path, error: String(err?.message ?? err), at: new Date().toISOString(), decision: 'restart' });
     await new Promise((r) => setTimeout(r, backoffMs(policy, n)));
     return ctx.reset as symbol;

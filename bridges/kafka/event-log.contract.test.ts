@@ -23,6 +23,7 @@ eventLogContract('Kafka', async () => {
         logs.groups.add(options.group);
         return log.consume(options, handler);
       },
+      lag: () => log.lag(),
       ping: () => log.ping(),
       close: () => log.close(),
     };

@@ -25,6 +25,8 @@ import {
   type EventLog,
   type RetryPolicy,
 } from '../../system/ports/event-log.js';
+import { messagingMetrics } from '../../system/telemetry/instruments.js';
+import { consumerLag, type GroupTopics } from './lag.js';
 import { describeError, kafkajsLogging, STDERR_LOGGER, type KafkaLogger } from './logger.js';
 import { DEFAULT_TUNING, startMember, type ConsumerTuning, type MemberContext } from './member.js';
 import { headersToKafka } from './records.js';
@@ -108,6 +110,8 @@ export function createKafkaEventLog(options: KafkaEventLogOptions): EventLog {
   const sender = new Sender(() => producer.get());
   const topics = new Map<string, Promise<void>>();
   const members = new Set<Consumer>();
+  /** The groups of running members and their topics (broker names), for lag(). */
+  const running = new Map<Consumer, GroupTopics>();
   let closed = false;
 
   const ensureOpen = (): void => {
@@ -164,6 +168,7 @@ export function createKafkaEventLog(options: KafkaEventLogOptions): EventLog {
       checkTopic(topic);
       checkRecord(key, value, headers);
       await send(physical(topic), key, value, headers);
+      messagingMetrics.sent('kafka', topic);
     },
     async consume(consumerOptions, handler) {
       ensureOpen();
@@ -173,25 +178,35 @@ export function createKafkaEventLog(options: KafkaEventLogOptions): EventLog {
       const onBroker = [...new Set(names.map(physical))];
       await Promise.all(onBroker.map(ensureTopic));
       ensureOpen();
-      const member = await startMember(
-        context,
-        { ...consumerOptions, group: physical(consumerOptions.group), topics: onBroker },
-        ns ? (record) => handler({ ...record, topic: logical(record.topic) }) : handler,
-      );
+      const { group } = consumerOptions;
+      const member = await startMember(context, { ...consumerOptions, group: physical(group), topics: onBroker }, (record) => {
+        const topic = logical(record.topic);
+        messagingMetrics.consumed('kafka', topic, group);
+        return handler(ns ? { ...record, topic } : record);
+      });
       let stopping: Promise<void> | undefined;
       const tracked: Consumer = {
         stop() {
-          stopping ??= member.stop().finally(() => members.delete(tracked));
+          stopping ??= member.stop().finally(() => {
+            members.delete(tracked);
+            running.delete(tracked);
+          });
           return stopping;
         },
       };
       members.add(tracked);
+      running.set(tracked, { group: physical(group), topics: onBroker });
       if (closed) {
         // close() ran while this member was starting, so it did not stop it.
         await tracked.stop();
         throw new Error('event log is closed');
       }
       return tracked;
+    },
+    async lag() {
+      if (closed || running.size === 0) return [];
+      const answer = admin.get().then((client) => consumerLag(client, [...running.values()], logical));
+      return withTimeout(answer, pingTimeoutMs, `Kafka did not answer the lag query within ${pingTimeoutMs} ms`);
     },
     async ping() {
       ensureOpen();

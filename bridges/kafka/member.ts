@@ -50,6 +50,7 @@
 import type { Consumer as KafkaConsumer, EachBatchPayload, Kafka, RetryOptions } from 'kafkajs';
 import { checkRetry, retryWait, type Consumer, type ConsumerOptions, type LogRecord, type RecordHandler, type RetryPolicy } from '../../system/ports/event-log.js';
 import { coPartitionAssigner, diffOwnership, ownedPartitions, type TopicAssignment } from './assignment.js';
+import { messagingMetrics } from '../../system/telemetry/instruments.js';
 import { describeError, type KafkaLogger } from './logger.js';
 import { recordFromKafka } from './records.js';
 
@@ -362,6 +363,7 @@ class Member {
     const fetches = new Map<number, number>();
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       if (consumer !== this.current || this.stopping) return;
+      messagingMetrics.rebalanced('kafka', this.options.group);
       fetches.clear();
       this.restartDelayMs = RESTART_MIN_MS;
       this.reassign(payload.memberAssignment);

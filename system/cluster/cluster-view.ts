@@ -63,6 +63,9 @@ export function createClusterView(deps: ClusterViewDeps) {
   };
 
   return {
+    /** Live actors and mailbox depths by kind on this node, for the metrics. */
+    totals: () => totalsByKind(tree()),
+
     /** This node's figures for its heartbeat. */
     figures(): ActorFigures {
       const totals = totalsByKind(tree());

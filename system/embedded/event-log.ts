@@ -5,8 +5,9 @@
  * another process on the same file are picked up within `pollMs`.
  */
 import { partitionOf } from '../domain/partition.js';
-import { checkRecord, checkTopic, type Consumer, type ConsumerOptions, type EventLog, type RecordHandler } from '../ports/event-log.js';
+import { checkRecord, checkTopic, type Consumer, type ConsumerLag, type ConsumerOptions, type EventLog, type RecordHandler } from '../ports/event-log.js';
 import { checkRetry, DEFAULT_RETRY, startMember, type MemberContext, type RetryPolicy } from './log-consumer.js';
+import { messagingMetrics } from '../telemetry/instruments.js';
 import { LogTables } from './log-tables.js';
 import { releaseDatabase, retainDatabase, type SqliteDb } from './sqlite.js';
 import { partitionKey, Wakeup } from './wakeup.js';
@@ -39,7 +40,8 @@ export function createSqliteEventLog(db: SqliteDb, options: SqliteEventLogOption
   retainDatabase(db);
   const wakeup = wakeups.get(db) ?? new Wakeup();
   wakeups.set(db, wakeup);
-  const groups = new Set<string>();
+  /** The groups with a member in this process, and their topics. */
+  const groups = new Map<string, readonly string[]>();
   const members = new Set<Consumer>();
   let closed = false;
 
@@ -68,6 +70,7 @@ export function createSqliteEventLog(db: SqliteDb, options: SqliteEventLogOption
       // An autocommit insert: once it returns, the record is in the WAL and survives a killed process.
       tables.append({ topic, partition, key, value, headers });
       context.appended(topic, partition);
+      messagingMetrics.sent('embedded', topic);
     },
     async consume(consumerOptions: ConsumerOptions, handler: RecordHandler) {
       ensureOpen();
@@ -75,14 +78,19 @@ export function createSqliteEventLog(db: SqliteDb, options: SqliteEventLogOption
       if (topics.length === 0) throw new Error('consume needs at least one topic');
       topics.forEach(checkTopic);
       if (groups.has(group)) throw new Error(`group '${group}' already has a member in this process`);
-      groups.add(group);
+      groups.set(group, [...topics]);
       let member: Consumer;
       try {
-        member = await startMember(context, consumerOptions, handler);
+        member = await startMember(context, consumerOptions, (record) => {
+          messagingMetrics.consumed('embedded', record.topic, group);
+          return handler(record);
+        });
       } catch (error) {
         groups.delete(group);
         throw error;
       }
+      // The one member of its group in this process joins once and owns every partition.
+      messagingMetrics.rebalanced('embedded', group);
       let stopping: Promise<void> | undefined;
       const tracked: Consumer = {
         stop() {
@@ -95,6 +103,13 @@ export function createSqliteEventLog(db: SqliteDb, options: SqliteEventLogOption
       };
       members.add(tracked);
       return tracked;
+    },
+    async lag() {
+      const lags: ConsumerLag[] = [];
+      for (const [group, topics] of groups) {
+        for (const topic of topics) tables.lag(group, topic).forEach((lag, partition) => lags.push({ system: 'embedded', group, topic, partition, lag }));
+      }
+      return lags;
     },
     async ping() {
       ensureOpen();

@@ -47,10 +47,11 @@ export class LogTables {
   private readonly select;
   private readonly committedStmt;
   private readonly commitStmt;
+  private readonly lagStmt;
 
   constructor(
     private readonly db: SqliteDb,
-    partitions: number,
+    private readonly partitions: number,
   ) {
     db.exec(SCHEMA);
     checkPartitionCount(db, partitions);
@@ -70,6 +71,19 @@ export class LogTables {
     this.commitStmt = db.prepare(`
       INSERT INTO log_offsets (grp, topic, "partition", next_offset) VALUES (?, ?, ?, ?)
       ON CONFLICT (grp, topic, "partition") DO UPDATE SET next_offset = max(next_offset, excluded.next_offset)`);
+    this.lagStmt = db.prepare(`
+      SELECT r."partition" AS partition, max(r."offset") + 1 - coalesce(o.next_offset, 0) AS lag
+      FROM log_records r LEFT JOIN log_offsets o ON o.grp = ? AND o.topic = r.topic AND o."partition" = r."partition"
+      WHERE r.topic = ? GROUP BY r."partition"`);
+  }
+
+  /** Records of `topic` the group has not handled yet, per partition (0 for a partition with none). */
+  lag(group: string, topic: string): number[] {
+    const lags = new Array<number>(this.partitions).fill(0);
+    for (const row of this.lagStmt.all(group, topic) as Array<{ partition: number; lag: number }>) {
+      if (row.partition < lags.length) lags[row.partition] = Math.max(0, row.lag);
+    }
+    return lags;
   }
 
   /** Appends one record in its own transaction and returns its offset. */

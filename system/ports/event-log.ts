@@ -44,12 +44,24 @@ export interface Consumer {
   stop(): Promise<void>;
 }
 
+/** A consumer group's distance from the end of one partition: records appended that it has not handled yet. */
+export interface ConsumerLag {
+  /** `kafka` or `embedded`. */
+  system: string;
+  group: string;
+  topic: string;
+  partition: number;
+  lag: number;
+}
+
 export interface EventLog {
   /** Number of partitions per topic; the key's hash picks one. */
   readonly partitions: number;
   /** Appends one record; resolves when it is durable. */
   append(topic: string, key: string, value: string, headers?: Record<string, string>): Promise<void>;
   consume(options: ConsumerOptions, handler: RecordHandler): Promise<Consumer>;
+  /** How far the consumer groups running in this process are behind, per topic and partition (for metrics). */
+  lag(): Promise<ConsumerLag[]>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

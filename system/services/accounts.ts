@@ -6,6 +6,7 @@ import { isLocked, toProfile, type User, type UserProfile, type UserRole } from 
 import type { PasswordHasher } from '../security/passwords.js';
 import { ACCESS_COOKIE, cookieValue, type IssuedSession, type SessionTokens } from '../security/sessions.js';
 import type { RevokedSessions, UserStore } from '../stores/user-store.js';
+import { authMetrics } from '../telemetry/instruments.js';
 import { callerOf, type Caller } from './types.js';
 
 /** What the account services are built from. */
@@ -50,6 +51,17 @@ export class AccountService {
    * account is locked, including the failure that locks it; 403 for a deactivated account with the right password.
    */
   async login(username: string, password: string): Promise<LoginResult> {
+    try {
+      const result = await this.checkLogin(username, password);
+      authMetrics.login('success');
+      return result;
+    } catch (err) {
+      authMetrics.login(loginFailure(err));
+      throw err;
+    }
+  }
+
+  private async checkLogin(username: string, password: string): Promise<LoginResult> {
     const { users, passwords } = this.deps;
     const found = await users.byUsername(username);
     if (!found) {
@@ -65,7 +77,10 @@ export class AccountService {
       if (!(await passwords.verify(password, user.passwordHash))) {
         const policy = { maxAttempts: settings.max_login_attempts, lockoutMs: settings.lockout_duration_minutes * 60_000 };
         const next = await users.countFailedLogin(user.userId, policy, this.now());
-        if (next?.locked) throw locked(next, this.now());
+        if (next?.locked) {
+          authMetrics.lockedOut();
+          throw locked(next, this.now());
+        }
         throw errors.unauthenticated(BAD_CREDENTIALS);
       }
       if (!user.isActive) throw errors.forbidden('Account is disabled');
@@ -113,11 +128,16 @@ export class AccountService {
     csrfToken: string | undefined,
   ): Promise<{ user: User; csrfToken: string; renewed: boolean; maxAgeSeconds: number }> {
     const found = accessToken === undefined ? null : await this.sessionUser(accessToken);
-    if (!found || accessToken === undefined) throw errors.unauthenticated();
+    if (!found || accessToken === undefined) {
+      authMetrics.tokenChecked('invalid');
+      throw errors.unauthenticated();
+    }
     const maxAgeSeconds = Math.max(1, Math.floor((found.expiresAtMs - this.now()) / 1000));
     if (csrfToken !== undefined && (await this.deps.tokens.csrfMatches(csrfToken, accessToken))) {
+      authMetrics.tokenChecked('valid');
       return { user: found.user, csrfToken, renewed: false, maxAgeSeconds };
     }
+    authMetrics.tokenChecked('refreshed');
     return { user: found.user, csrfToken: this.deps.tokens.csrfFor(found.sessionId), renewed: true, maxAgeSeconds };
   }
 
@@ -207,6 +227,12 @@ export function newUser(fields: { username: string; email: string; role: UserRol
     lockedUntilMs: null,
     sessionVersion: 1,
   };
+}
+
+/** How a failed login is counted: by the catalogue error it ended with. */
+function loginFailure(err: unknown): 'bad_credentials' | 'locked' | 'disabled' | 'error' {
+  const kind = err instanceof AppError ? err.kind : null;
+  return kind === 'Unauthenticated' ? 'bad_credentials' : kind === 'Locked' ? 'locked' : kind === 'Forbidden' ? 'disabled' : 'error';
 }
 
 function locked(user: { lockedUntilMs: number | null }, nowMs: number): AppError {

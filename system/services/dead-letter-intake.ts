@@ -1,6 +1,8 @@
 import type { Component } from '../components.js';
 import { sleep } from '../embedded/wakeup.js';
-import { DEAD_LETTER_TOPIC, type Consumer, type EventLog, type RecordHandler } from '../ports/event-log.js';
+import { DEAD_LETTER_HEADERS, DEAD_LETTER_TOPIC, type Consumer, type EventLog, type RecordHandler } from '../ports/event-log.js';
+import { TOPICS } from '../events/topics.js';
+import { deadLetterMetrics } from '../telemetry/instruments.js';
 import type { DeadLetterService } from './dead-letters.js';
 
 /** The consumer group that stores dead letters: every node joins it, so each record is stored once. */
@@ -28,7 +30,8 @@ export function deadLetterIntake(deps: DeadLetterIntakeDeps): Component {
   const handler: RecordHandler = async (record) => {
     for (let delayMs = initialMs; ; delayMs = Math.min(delayMs * 2, maxMs)) {
       try {
-        await deps.service.ingest(record);
+        // False: stored before (a redelivery), already counted.
+        if (await deps.service.ingest(record)) deadLetterMetrics.received(record.headers[DEAD_LETTER_HEADERS.topic] ?? 'unknown');
         return;
       } catch (error) {
         if (abort.signal.aborted) throw error;
@@ -42,6 +45,7 @@ export function deadLetterIntake(deps: DeadLetterIntakeDeps): Component {
     name: 'dead-letter-intake',
     async start() {
       abort = new AbortController();
+      deadLetterMetrics.known(Object.values(TOPICS).filter((t) => t !== DEAD_LETTER_TOPIC));
       consumer = await deps.log.consume({ group: DEAD_LETTER_GROUP, topics: [DEAD_LETTER_TOPIC] }, handler);
     },
     async stop() {

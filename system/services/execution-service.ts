@@ -12,6 +12,7 @@ import { withTimeout } from '../util/with-timeout.js';
 import { recordFromRequest } from '../domain/record-from-request.js';
 import { EXAMPLE_SCRIPTS } from './example-scripts.js';
 import type { StreamOpener } from './stream-opener.js';
+import { requestGuardMetrics } from '../telemetry/instruments.js';
 import type { Filter } from '../ports/document-store.js';
 import type {
   Caller,
@@ -111,6 +112,7 @@ export function createExecutionService(deps: ExecutionServiceDeps): ExecutionSer
       if (!req.idempotencyKey) return accept(req, caller.userId, check.runtime.lang);
       const key = `${caller.userId ?? `ip:${caller.ip}`}:${req.idempotencyKey}`;
       const claim = await deps.idempotency.claim(key);
+      requestGuardMetrics.idempotency(claim.kind === 'new' ? 'miss' : claim.kind === 'done' ? 'hit' : 'in_progress');
       if (claim.kind === 'done') return { execution_id: claim.executionId, status: 'queued' };
       if (claim.kind === 'in_progress') throw errors.conflict('A request with this Idempotency-Key is already being processed');
       try {

@@ -21,6 +21,7 @@ import {
 } from '../domain/rate-limits.js';
 import type { Collection, DocumentStore } from '../ports/document-store.js';
 import type { CounterRule, CounterVerdict, RateLimitStore } from '../ports/rate-limit-store.js';
+import { requestGuardMetrics } from '../telemetry/instruments.js';
 import type { Caller } from './types.js';
 
 /** One verdict as the HTTP pipeline's rate-limit step reads it (its RateLimitDecision). */
@@ -176,7 +177,9 @@ export function createRateLimitService(deps: RateLimitServiceDeps): RateLimitSer
     const rule = counterRule(match.rule, loaded?.override.global_multiplier ?? 1);
     const key = { subject: subjectOf(caller.userId, caller.ip), name: counterName(match.rule) };
     try {
-      return toVerdict(await deps.counters.hit(key, rule, now()));
+      const verdict = toVerdict(await deps.counters.hit(key, rule, now()));
+      requestGuardMetrics.rateLimited(match.rule.group, verdict.allowed);
+      return verdict;
     } catch (error) {
       onError(error, `counting ${path}`);
       return null;

@@ -2,8 +2,9 @@
  * The node's metrics, on the OpenTelemetry SDK: one MeterProvider whose readers are a Prometheus exporter (no
  * server of its own: GET /metrics asks it for the text) and, when OTEL_EXPORTER_OTLP_ENDPOINT is set, a periodic
  * OTLP/HTTP exporter. Nothing here runs on the request path: HTTP counts come from the server's own per-route
- * table (http/metrics.ts) through a MetricProducer at collection time, and everything else is an observable
- * instrument read from the component that knows the figure.
+ * table (http/metrics.ts) and recorded figures from the process-wide registry (instruments.ts), both through a
+ * MetricProducer at collection time; everything else is an observable instrument read from the component that
+ * knows the figure.
  */
 import { ValueType, type Attributes, type Meter } from '@opentelemetry/api';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
@@ -21,8 +22,10 @@ import {
   type MetricProducer,
   type MetricReader,
 } from '@opentelemetry/sdk-metrics';
-import { DURATION_BUCKETS_MS, type RouteStats } from '../../http/metrics.js';
+import { DURATION_BUCKETS_MS, SIZE_BUCKETS_BYTES, type RouteStats, type SizeStats } from '../../http/metrics.js';
 import type { SseStats } from '../../http/sse.js';
+import type { ConsumerLag } from '../ports/event-log.js';
+import { registry } from './instruments.js';
 
 export interface MetricsOptions {
   nodeId: string;
@@ -36,6 +39,8 @@ export interface MetricsOptions {
 /** Where the figures come from; each is read when metrics are collected, never before. */
 export interface MetricSources {
   http(): RouteStats[];
+  /** Requests the server is handling now. */
+  httpActive(): number;
   sse(): SseStats;
   admission(): Promise<{ queue_depth: number; active_count: number; max_concurrent: number }>;
   partitions(): number[];
@@ -43,6 +48,10 @@ export interface MetricSources {
   deadLetters(): Promise<{ depth: number; oldest_age_seconds: number }>;
   /** Webhook/Slack notifications this node sent, failed to send and throttled, by channel (counted since start). */
   notifications?(): Record<'sent' | 'failed' | 'throttled', Record<string, number>>;
+  /** Live actors by kind: how many, and the messages waiting in their mailboxes (all of them, and the fullest). */
+  actors(): Record<string, { count: number; mailbox: number; maxMailbox: number }>;
+  /** How far this node's consumer groups are behind, per topic and partition (the log's `lag()`; [] without one). */
+  consumerLag(): Promise<ConsumerLag[]>;
 }
 
 export interface PlatformMetrics {
@@ -63,7 +72,10 @@ export function createPlatformMetrics(options: MetricsOptions): PlatformMetrics 
   const startTime = hrTime(Date.now());
   const httpProducer: MetricProducer = {
     collect: async (): Promise<CollectionResult> => ({
-      resourceMetrics: { resource: resourceFromAttributes({}), scopeMetrics: [{ scope: SCOPE, metrics: sources ? httpMetrics(sources.http(), startTime) : [] }] },
+      resourceMetrics: {
+        resource: resourceFromAttributes({}),
+        scopeMetrics: [{ scope: SCOPE, metrics: [...(sources ? httpMetrics(sources.http(), startTime) : []), ...registry.collect(startTime, hrTime(Date.now()))] }],
+      },
       errors: [],
     }),
   };
@@ -105,6 +117,9 @@ function registerObservables(meter: Meter, sources: MetricSources): void {
   };
   gauge('process.memory.rss_bytes', 'Resident set size of the node process', 'By', () => process.memoryUsage.rss());
   gauge('process.memory.heap_used_bytes', 'V8 heap in use', 'By', () => process.memoryUsage().heapUsed);
+  gauge('http.server.active_requests', 'HTTP requests being handled on this node (open SSE streams included)', '{request}', () => sources.httpActive());
+  registerActorGauges(meter, sources);
+  registerLagGauge(meter, sources);
   gauge('sse.sessions.open', 'Open SSE streams on this node', '{stream}', () => sources.sse().open);
   gauge('sse.buffered_bytes', 'Bytes waiting in SSE stream buffers on this node', 'By', () => sources.sse().bufferedBytes);
   const counter = (name: string, description: string, unit: string, read: (s: SseStats) => number) => {
@@ -143,11 +158,53 @@ function registerObservables(meter: Meter, sources: MetricSources): void {
   registerNotificationCounters(meter, sources);
 }
 
-/** The server's per-route table as OTel data: a request counter per status and a duration histogram per route. */
+/** Live actors and their mailbox depths by kind, read from the actor tree at collection time. */
+function registerActorGauges(meter: Meter, sources: MetricSources): void {
+  const live = meter.createObservableGauge('actors.live', { description: 'Live actors on this node, by kind', unit: '{actor}', valueType: ValueType.INT });
+  const mailbox = meter.createObservableGauge('actors.mailbox.depth', { description: 'Messages waiting in the mailboxes of all actors of a kind', unit: '{message}', valueType: ValueType.INT });
+  const fullest = meter.createObservableGauge('actors.mailbox.max_depth', { description: 'Messages waiting in the fullest mailbox of a kind', unit: '{message}', valueType: ValueType.INT });
+  meter.addBatchObservableCallback(
+    (result) => {
+      for (const [kind, t] of Object.entries(sources.actors())) {
+        result.observe(live, t.count, { kind });
+        result.observe(mailbox, t.mailbox, { kind });
+        result.observe(fullest, t.maxMailbox, { kind });
+      }
+    },
+    [live, mailbox, fullest],
+  );
+}
+
+/** Consumer lag per group, topic and partition, asked of the event log at collection time. */
+function registerLagGauge(meter: Meter, sources: MetricSources): void {
+  meter
+    .createObservableGauge('messaging.consumer.lag', { description: 'Records appended and not yet handled by a consumer group, per topic and partition', unit: '{message}', valueType: ValueType.INT })
+    .addCallback(async (result) => {
+      const lags = await sources.consumerLag().catch(() => []);
+      for (const l of lags) {
+        result.observe(l.lag, {
+          'messaging.system': l.system,
+          'messaging.consumer.group.name': l.group,
+          'messaging.destination.name': l.topic,
+          'messaging.destination.partition.id': String(l.partition),
+        });
+      }
+    });
+}
+
+/** The server's per-route table as OTel data: a request counter per status, duration and body-size histograms per route. */
 function httpMetrics(stats: RouteStats[], startTime: [number, number]): MetricData[] {
   const endTime = hrTime(Date.now());
   const requests: DataPoint<number>[] = [];
   const durations: DataPoint<Histogram>[] = [];
+  const requestSizes: DataPoint<Histogram>[] = [];
+  const responseSizes: DataPoint<Histogram>[] = [];
+  const size = (z: SizeStats, attributes: Attributes, count: number): DataPoint<Histogram> => ({
+    startTime,
+    endTime,
+    attributes,
+    value: { buckets: { boundaries: [...SIZE_BUCKETS_BYTES], counts: z.counts }, sum: z.sum, count },
+  });
   for (const s of stats) {
     const route: Attributes = { 'http.request.method': s.method, 'http.route': s.route };
     for (const [status, count] of Object.entries(s.byStatus)) {
@@ -162,6 +219,8 @@ function httpMetrics(stats: RouteStats[], startTime: [number, number]): MetricDa
       attributes: route,
       value: { buckets: { boundaries: DURATION_BUCKETS_SECONDS, counts }, sum: s.totalMs / 1000, count: s.count, max: s.maxMs / 1000 },
     });
+    requestSizes.push(size(s.requestBytes, route, s.count));
+    responseSizes.push(size(s.responseBytes, route, s.count));
   }
   return [
     {
@@ -176,6 +235,18 @@ function httpMetrics(stats: RouteStats[], startTime: [number, number]): MetricDa
       aggregationTemporality: AggregationTemporality.CUMULATIVE,
       dataPointType: DataPointType.HISTOGRAM,
       dataPoints: durations,
+    },
+    {
+      descriptor: { name: 'http.server.request.body.size_bytes', description: 'Request body sizes (declared Content-Length), by route', unit: 'By', valueType: ValueType.INT },
+      aggregationTemporality: AggregationTemporality.CUMULATIVE,
+      dataPointType: DataPointType.HISTOGRAM,
+      dataPoints: requestSizes,
+    },
+    {
+      descriptor: { name: 'http.server.response.body.size_bytes', description: 'Response body bytes written, by route', unit: 'By', valueType: ValueType.INT },
+      aggregationTemporality: AggregationTemporality.CUMULATIVE,
+      dataPointType: DataPointType.HISTOGRAM,
+      dataPoints: responseSizes,
     },
   ];
 }

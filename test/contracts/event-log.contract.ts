@@ -98,6 +98,23 @@ export function eventLogContract(name: string, make: () => Promise<EventLogFixtu
       await collector.consumer.stop();
     });
 
+    it('reports how far each running group is behind, per partition, until it caught up', async () => {
+      const group = freshName('g');
+      const hold = gate();
+      const collector = await collect(log, { group, topics: [topic] }, () => hold.promise);
+      for (let i = 0; i < 3; i++) await log.append(topic, 'lagging', `r${i}`);
+      const partition = partitionOf('lagging', log.partitions);
+      const ofGroup = async () => (await log.lag()).filter((l) => l.group === group && l.topic === topic);
+      await waitFor(async () => (await ofGroup()).find((l) => l.partition === partition)?.lag === 3, { message: 'a lag of 3' });
+      const lags = await ofGroup();
+      expect(lags.map((l) => l.partition).sort((a, b) => a - b)).toEqual([...Array(log.partitions).keys()]);
+      expect(lags.filter((l) => l.partition !== partition).every((l) => l.lag === 0)).toBe(true);
+      hold.resolve();
+      await waitFor(async () => (await ofGroup()).every((l) => l.lag === 0), { message: 'caught up' });
+      await collector.consumer.stop();
+      expect(await ofGroup()).toEqual([]);
+    });
+
     it('assigns partitions before handling and revokes them on stop, after in-flight work', async () => {
       const events: string[] = [];
       const hold = gate();
