@@ -1,7 +1,10 @@
 /**
  * npm run bench:exec — embedded mode, end to end over HTTP: POST /execute until the terminal SSE frame.
  * Prints hello-world latency per language, live output latency and rate, sustained throughput with concurrent
- * clients and the server's RSS, and the sandbox's own overhead. Figures are printed, not asserted.
+ * clients and the server's RSS, the sandbox's own overhead, and what telemetry costs: two servers, one with tracing
+ * (default sampling ratio) and metrics exporting to a local OTLP sink and scraped, one with OTEL_SDK_DISABLED=true,
+ * loaded in turns. Figures are printed, not asserted. BENCH_ONLY=telemetry runs the last part alone;
+ * BENCH_TELEMETRY_ROUNDS (3) and BENCH_TELEMETRY_SECONDS (10) size it; BENCH_SCRAPE_MS (5000) is the /metrics scrape period.
  */
 import { spawn } from 'node:child_process';
 import http from 'node:http';
@@ -11,6 +14,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { embeddedEnv } from '../test/support/infra.js';
+import { startOtlpSink } from './otlp-sink.js';
 
 const PORT = Number(process.env['BENCH_PORT'] ?? 18_080);
 const base = `http://127.0.0.1:${PORT}/api/v1`;
@@ -34,11 +38,17 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 /** The signed-in admin session's headers (cookies + CSRF), set once the server is up. */
 let auth: Record<string, string> = {};
 
+/** A server the client talks to; default the one at PORT with the session in `auth`. */
+interface Target {
+  port: number;
+  auth: Record<string, string>;
+}
+
 /** POST /execute with a lean keep-alive client (the bench shares the machine's two cores with the server). */
-function post(path: string, body: string): Promise<{ status: number; text: string }> {
+function post(path: string, body: string, target?: Target): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: '127.0.0.1', port: PORT, path: `/api/v1${path}`, method: 'POST', agent, headers: { ...auth, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      { host: '127.0.0.1', port: target?.port ?? PORT, path: `/api/v1${path}`, method: 'POST', agent, headers: { ...(target?.auth ?? auth), 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
       (res) => {
         let text = '';
         res.setEncoding('utf8');
@@ -52,9 +62,9 @@ function post(path: string, body: string): Promise<{ status: number; text: strin
 }
 
 /** Follows an execution's SSE stream until the server closes it; returns the final status. */
-function awaitFinal(id: string): Promise<string | null> {
+function awaitFinal(id: string, target?: Target): Promise<string | null> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port: PORT, path: `/api/v1/events/executions/${id}`, agent, headers: { ...auth, accept: 'text/event-stream' } }, (res) => {
+    const req = http.get({ host: '127.0.0.1', port: target?.port ?? PORT, path: `/api/v1/events/executions/${id}`, agent, headers: { ...(target?.auth ?? auth), accept: 'text/event-stream' } }, (res) => {
       let buf = '';
       let final: string | null = null;
       res.setEncoding('utf8');
@@ -78,12 +88,12 @@ function awaitFinal(id: string): Promise<string | null> {
   });
 }
 
-async function runOnce(script: string, lang: string, version: string): Promise<{ ms: number; ok: boolean }> {
+async function runOnce(script: string, lang: string, version: string, target?: Target): Promise<{ ms: number; ok: boolean }> {
   const t0 = performance.now();
-  const res = await post('/execute', JSON.stringify({ script, lang, lang_version: version }));
+  const res = await post('/execute', JSON.stringify({ script, lang, lang_version: version }), target);
   if (res.status !== 200) return { ms: performance.now() - t0, ok: false };
   const { execution_id } = JSON.parse(res.text) as { execution_id: string };
-  const final = await awaitFinal(execution_id);
+  const final = await awaitFinal(execution_id, target);
   return { ms: performance.now() - t0, ok: final === 'completed' };
 }
 
@@ -118,6 +128,11 @@ async function launchRate(argv: string[], loops = 4, perLoop = 100): Promise<num
 }
 
 async function main(): Promise<void> {
+  if (process.env['BENCH_ONLY'] !== 'telemetry') await mainParts();
+  await telemetryOverhead();
+}
+
+async function mainParts(): Promise<void> {
   const dataDir = await mkdtemp(join(tmpdir(), 'integr8s-bench-'));
   const server = spawn(process.execPath, ['--import', 'tsx', 'system/main.ts'], {
     env: { ...embeddedEnv(), PORT: String(PORT), DATA_DIR: dataDir, LOG_LEVEL: 'warn', ADMIN_USERNAME: TEST_ADMIN.username, ADMIN_PASSWORD: TEST_ADMIN.password, ...(process.env['BENCH_MAX_CONCURRENT'] ? { MAX_CONCURRENT_EXECUTIONS: process.env['BENCH_MAX_CONCURRENT'] } : {}) },
@@ -212,6 +227,93 @@ async function main(): Promise<void> {
     await sandbox.close();
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/** A node process of its own on `port`, signed in as the admin. */
+async function startServer(port: number, env: Record<string, string>): Promise<{ target: Target; pid: number; stop(): Promise<void> }> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'integr8s-bench-'));
+  const server = spawn(process.execPath, ['--import', 'tsx', 'system/main.ts'], {
+    env: { ...embeddedEnv(), PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'warn', ADMIN_USERNAME: TEST_ADMIN.username, ADMIN_PASSWORD: TEST_ADMIN.password, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const stop = async () => {
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+    await rm(dataDir, { recursive: true, force: true });
+  };
+  const url = `http://127.0.0.1:${port}/api/v1`;
+  try {
+    for (let i = 0; ; i++) {
+      if (await fetch(`${url}/health/live`).then((r) => r.ok, () => false)) break;
+      if (i > 300) throw new Error(`server on ${port} did not start`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const session = await login(url, TEST_ADMIN.username, TEST_ADMIN.password);
+    await bypassRateLimits(url, session, session.userId);
+    return { target: { port, auth: session.headers() }, pid: server.pid!, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/**
+ * Throughput with telemetry on and off in the same run: two servers, loaded in turns (the order swapped every
+ * round) so background load hits both alike; the median round of each is compared.
+ */
+async function telemetryOverhead(): Promise<void> {
+  const SCRAPE_MS = Number(process.env['BENCH_SCRAPE_MS'] ?? 5_000);
+  const rounds = Math.max(1, Number(process.env['BENCH_TELEMETRY_ROUNDS'] ?? 3));
+  const seconds = Number(process.env['BENCH_TELEMETRY_SECONDS'] ?? 10);
+  const clients = Number(process.env['BENCH_CLIENTS'] ?? 32);
+  const sink = await startOtlpSink();
+  // On: the defaults (tracing at the default sampling ratio, 0.1; metrics pushed every 15 s) with traces and metrics
+  // going to the sink, and /metrics scraped every SCRAPE_MS. Off: no tracing SDK, no exporter, no scrape.
+  const on = await startServer(PORT + 1, { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url });
+  const off = await startServer(PORT + 2, { OTEL_SDK_DISABLED: 'true' });
+  const modes = { 'telemetry on ': on, 'telemetry off': off } as const;
+  const figures: Record<string, Array<{ rate: number; cpuMs: number }>> = { 'telemetry on ': [], 'telemetry off': [] };
+  console.log(`\n## telemetry overhead: ${clients} clients running print(1), ${rounds} rounds of ${seconds} s per server, in turns`);
+  try {
+    const version = async (t: Target) =>
+      ((await (await fetch(`http://127.0.0.1:${t.port}/api/v1/k8s-limits`)).json()) as { supported_runtimes: Record<string, { versions: string[] }> }).supported_runtimes['python']!.versions[0]!;
+    for (const server of [on, off]) for (let i = 0; i < 5; i++) await runOnce('print(1)', 'python', await version(server.target), server.target);
+    for (let round = 0; round < rounds; round++) {
+      const order = Object.entries(modes);
+      if (round % 2 === 1) order.reverse();
+      for (const [name, server] of order) {
+        const v = await version(server.target);
+        const scrape = server === on ? setInterval(() => void fetch(`http://127.0.0.1:${server.target.port}/metrics`).then((r) => r.text(), () => ''), SCRAPE_MS) : undefined;
+        const until = performance.now() + seconds * 1000;
+        let done = 0;
+        const cpu0 = cpuOf(server.pid);
+        const t0 = performance.now();
+        await Promise.all(
+          Array.from({ length: clients }, async () => {
+            while (performance.now() < until) if ((await runOnce('print(1)', 'python', v, server.target)).ok) done++;
+          }),
+        );
+        clearInterval(scrape);
+        const cpu = cpuOf(server.pid).self - cpu0.self;
+        figures[name]!.push({ rate: done / ((performance.now() - t0) / 1000), cpuMs: (cpu * 1000) / Math.max(1, done) });
+      }
+    }
+  } finally {
+    await Promise.all([on.stop(), off.stop()]);
+    await sink.close();
+  }
+  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const summary = Object.fromEntries(
+    Object.entries(figures).map(([name, runs]) => [name, { rate: med(runs.map((r) => r.rate)), cpuMs: med(runs.map((r) => r.cpuMs)), spread: runs.map((r) => r.rate.toFixed(1)).join(' / ') }]),
+  );
+  for (const [name, f] of Object.entries(summary)) {
+    console.log(`${name}  executions/s ${f.rate.toFixed(1).padStart(6)}   server CPU per execution ${f.cpuMs.toFixed(2)} ms   (rounds ${f.spread})`);
+  }
+  const onF = summary['telemetry on ']!;
+  const offF = summary['telemetry off']!;
+  const cost = (1 - onF.rate / offF.rate) * 100;
+  console.log(`throughput cost of telemetry ${cost.toFixed(1)} %   target ≤ 10 %  ${cost <= 10 ? 'met' : 'MISSED'}`);
+  console.log(`server CPU per execution +${((onF.cpuMs / offF.cpuMs - 1) * 100).toFixed(1)} %; OTLP sink got ${JSON.stringify(sink.received)}`);
 }
 
 main().catch((err: unknown) => {

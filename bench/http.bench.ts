@@ -4,10 +4,12 @@
  *   1. GET /api/v1/health/live
  *   2. GET /api/v1/user/executions?limit=20 as a signed-in user with 20 stored executions: the same session check
  *      (access_token cookie → JWT verify → user and revocation lookup), zod validation and SQLite read in all three.
+ * The same server runs a second time with telemetry on (tracing at the default sampling ratio, store spans, OTLP
+ * export to a local sink), and the cost is printed against the first (target ≤ 10 %; /health/live is never traced).
  * BENCH_AUTH=header swaps the session for the test header (x-test-user), to see what the session check costs.
  * Figures and target ratios are printed, not asserted.
  * The servers take turns for BENCH_ROUNDS rounds and the median of each is printed, so background load on a shared
- * machine hits all three alike. Environment: BENCH_SECONDS (4), BENCH_ROUNDS (3), BENCH_CONNECTIONS (64),
+ * machine hits all four alike. Environment: BENCH_SECONDS (4), BENCH_ROUNDS (3), BENCH_CONNECTIONS (64),
  * BENCH_WARMUP_SECONDS (2, once per server and endpoint).
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -26,6 +28,10 @@ import { RevokedSessions, UserStore } from '../system/stores/user-store.js';
 import { createMemoryRateLimitStore } from '../system/embedded/rate-limit-store.js';
 import { createRateLimitService, type RateLimitService } from '../system/services/rate-limits.js';
 import { startHttpStack, type HttpStack, type StackAuth } from '../test/support/http-stack.js';
+import type { RequestSampling } from '../http/tracing.js';
+import { loadConfig } from '../system/config.js';
+import { startTracing } from '../system/telemetry/tracing.js';
+import { startOtlpSink } from './otlp-sink.js';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 4);
 const ROUNDS = Math.max(1, Number(process.env['BENCH_ROUNDS'] ?? 3));
@@ -34,6 +40,8 @@ const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 64);
 const SESSIONS = process.env['BENCH_AUTH'] !== 'header';
 const LIVE = '/api/v1/health/live';
 const READ = '/api/v1/user/executions?limit=20';
+const OURS = 'integr8s (uWS + pipeline)';
+const TRACED = 'integr8s + tracing';
 const BENCH_RULE = { endpoint_pattern: '^/api/v1/', group: 'bench', requests: 1_000_000, window_seconds: 1, priority: 100 };
 
 interface Figures {
@@ -149,52 +157,43 @@ async function main(): Promise<void> {
     console.error('wrk is not installed. Install it with:  apt-get install -y wrk   (Debian), or add autocannon to node_modules.');
     process.exit(1);
   }
-  let accounts: AccountService | null = null;
-  let rateLimits: RateLimitService | null = null;
-  const sessions: StackAuth = async ({ store, config, settings }) => {
-    const tokens = new SessionTokens(await resolveSecretKey(config));
-    accounts = new AccountService({ users: new UserStore(store), revoked: new RevokedSessions(store), tokens, passwords: new PasswordHasher(), settings });
-    rateLimits = createRateLimitService({ store, counters: createMemoryRateLimitStore() });
-    return { resolveCaller: createCallerResolver(accounts), csrf: createCsrfVerifier(tokens), rateLimiter: rateLimits };
-  };
-  const s = await startHttpStack({}, [], SESSIONS ? sessions : undefined);
-  let resolve: CallerResolver = testCallerResolver();
-  let userId = 'bench';
-  let credentials: Record<string, string> = { [TEST_USER_HEADER]: `${userId}:user` };
-  if (accounts) {
-    const a: AccountService = accounts;
-    userId = (await a.register({ username: 'bench', email: 'bench@example.com', password: 'bench-password-1' })).user_id;
-    const { session } = await a.login('bench', 'bench-password-1');
-    // The limiter counts every request; the bench user's budget is raised so the load is never refused.
-    await (rateLimits as RateLimitService | null)?.setOverride(userId, { rules: [BENCH_RULE] }, 'bench');
-    credentials = { cookie: `${ACCESS_COOKIE}=${session.accessToken}` };
-    resolve = createCallerResolver(a);
-  }
-  for (let i = 0; i < 20; i++) await s.seed(userId, { status: 'completed', stdout: `run ${i}\n`, stderr: '', exit_code: 0 });
+  const { s, resolve, credentials } = await openStack();
+  // The same stack with telemetry on, as a node runs it: tracing at the default sampling ratio (server spans, store
+  // spans under sampled requests) exported over OTLP to a local sink. The per-route HTTP metrics are on in both.
+  const sink = await startOtlpSink();
+  const ratio0 = loadConfig({}).tracing?.samplingRatio ?? 0.1;
+  const tracing = startTracing({ nodeId: 'bench', mode: 'embedded', sampling: { enabled: true, ratio: ratio0 }, otlpEndpoint: sink.url });
+  const traced = await openStack(tracing.sampler);
   const started = Date.now();
   const live = () => ({ status: 'ok', uptime_seconds: Math.round((Date.now() - started) / 1000), timestamp: new Date().toISOString() });
   const fastify = await startFastify(s, resolve, live);
   const bare = await startBareUws(s, resolve, live);
-  const servers = { 'integr8s (uWS + pipeline)': s.port, 'fastify (minimal)': fastify.port, 'bare uWS (no pipeline)': bare.port } as const;
+  const servers: Record<string, { port: number; credentials: Record<string, string> }> = {
+    [OURS]: { port: s.port, credentials },
+    [TRACED]: { port: traced.s.port, credentials: traced.credentials },
+    'fastify (minimal)': { port: fastify.port, credentials },
+    'bare uWS (no pipeline)': { port: bare.port, credentials },
+  };
   const how = SESSIONS ? 'the session cookie (JWT + user lookup)' : 'the test header';
-  console.log(`tool ${tool.kind}, ${CONNECTIONS} connections, ${SECONDS} s per run, loopback; caller from ${how}`);
+  console.log(`tool ${tool.kind}, ${CONNECTIONS} connections, ${SECONDS} s per run, loopback; caller from ${how}; tracing sampling ratio ${ratio0}`);
 
   const results: Record<string, Record<string, Figures>> = {};
-  for (const [label, path, headers] of [
-    ['GET /health/live', LIVE, {}],
-    ['GET /user/executions?limit=20 (signed in, 20 stored)', READ, credentials],
+  for (const [label, path, signedIn] of [
+    ['GET /health/live', LIVE, false],
+    ['GET /user/executions?limit=20 (signed in, 20 stored)', READ, true],
   ] as const) {
     console.log(`\n## ${label} (median of ${ROUNDS} interleaved rounds)`);
     const runs: Record<string, Figures[]> = {};
-    for (const [name, port] of Object.entries(servers)) {
+    const headersOf = (name: string) => (signedIn ? servers[name]!.credentials : {});
+    for (const [name, { port }] of Object.entries(servers)) {
       const url = `http://127.0.0.1:${port}${path}`;
-      const probe = await fetch(url, { headers });
+      const probe = await fetch(url, { headers: headersOf(name) });
       if (probe.status !== 200) throw new Error(`${name} answered ${probe.status} for ${path}`);
-      await load(tool, url, WARMUP, headers);
+      await load(tool, url, WARMUP, headersOf(name));
       runs[name] = [];
     }
     for (let round = 0; round < ROUNDS; round++) {
-      for (const [name, port] of Object.entries(servers)) runs[name]!.push(await load(tool, `http://127.0.0.1:${port}${path}`, SECONDS, headers));
+      for (const [name, { port }] of Object.entries(servers)) runs[name]!.push(await load(tool, `http://127.0.0.1:${port}${path}`, SECONDS, headersOf(name)));
     }
     results[label] = {};
     for (const [name, figures] of Object.entries(runs)) {
@@ -206,7 +205,7 @@ async function main(): Promise<void> {
   }
 
   const [liveRes, readRes] = Object.values(results) as [Record<string, Figures>, Record<string, Figures>];
-  const [ours, fast, raw] = Object.keys(servers);
+  const [ours, , fast, raw] = Object.keys(servers);
   const targets: Array<[string, number, number]> = [
     ['health/live: ours / bare uWS', ratio(liveRes[ours!]!, liveRes[raw!]!), 0.7],
     ['health/live: ours / Fastify', ratio(liveRes[ours!]!, liveRes[fast!]!), 1.8],
@@ -228,11 +227,49 @@ async function main(): Promise<void> {
     console.log(`${name.padEnd(38)} ${value.toFixed(2)}   target ≥ ${target}  ${value >= target ? 'met' : 'MISSED'}`);
   }
 
+  console.log(`\n## telemetry cost (tracing at ratio ${ratio0} + OTLP export, against the same server without; target ≤ 10 %)`);
+  for (const [name, res] of [['health/live (never traced)', liveRes], ['authenticated read', readRes]] as const) {
+    const cost = (1 - ratio(res[TRACED]!, res[OURS]!)) * 100;
+    const cpu = (res[TRACED]!.cpuUsPerRequest / res[OURS]!.cpuUsPerRequest - 1) * 100;
+    console.log(`${name.padEnd(38)} throughput ${cost.toFixed(1).padStart(5)} %   CPU/request ${cpu >= 0 ? '+' : ''}${cpu.toFixed(1)} %   ${cost <= 10 ? 'met' : 'MISSED'}`);
+  }
+  console.log(`OTLP sink got ${JSON.stringify(sink.received)}`);
+
   // Let wrk's last connections finish before the store closes under them.
   await new Promise((r) => setTimeout(r, 300));
   bare.close();
   await fastify.close();
   await s.close();
+  await traced.s.close();
+  await tracing.shutdown();
+  await sink.close();
+}
+
+/** A wired stack with the bench user signed in (or the test header) and 20 stored executions. */
+async function openStack(sampling?: RequestSampling): Promise<{ s: HttpStack; resolve: CallerResolver; credentials: Record<string, string> }> {
+  let accounts: AccountService | null = null;
+  let rateLimits: RateLimitService | null = null;
+  const sessions: StackAuth = async ({ store, config, settings }) => {
+    const tokens = new SessionTokens(await resolveSecretKey(config));
+    accounts = new AccountService({ users: new UserStore(store), revoked: new RevokedSessions(store), tokens, passwords: new PasswordHasher(), settings });
+    rateLimits = createRateLimitService({ store, counters: createMemoryRateLimitStore() });
+    return { resolveCaller: createCallerResolver(accounts), csrf: createCsrfVerifier(tokens), rateLimiter: rateLimits };
+  };
+  const s = await startHttpStack({}, [], SESSIONS ? sessions : undefined, sampling ? { tracing: sampling } : {});
+  let resolve: CallerResolver = testCallerResolver();
+  let userId = 'bench';
+  let credentials: Record<string, string> = { [TEST_USER_HEADER]: `${userId}:user` };
+  if (accounts) {
+    const a: AccountService = accounts;
+    userId = (await a.register({ username: 'bench', email: 'bench@example.com', password: 'bench-password-1' })).user_id;
+    const { session } = await a.login('bench', 'bench-password-1');
+    // The limiter counts every request; the bench user's budget is raised so the load is never refused.
+    await (rateLimits as RateLimitService | null)?.setOverride(userId, { rules: [BENCH_RULE] }, 'bench');
+    credentials = { cookie: `${ACCESS_COOKIE}=${session.accessToken}` };
+    resolve = createCallerResolver(a);
+  }
+  for (let i = 0; i < 20; i++) await s.seed(userId, { status: 'completed', stdout: `run ${i}\n`, stderr: '', exit_code: 0 });
+  return { s, resolve, credentials };
 }
 
 main().catch((err: unknown) => {

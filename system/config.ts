@@ -49,6 +49,9 @@ const EnvSchema = z
     ADVERTISED_URL: z.url().optional(),
     OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
     OTEL_METRIC_EXPORT_INTERVAL: z.coerce.number().int().min(100).max(3_600_000).default(15_000),
+    OTEL_SDK_DISABLED: z.enum(['true', 'false']).default('false'),
+    OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).default(0.1),
+    TRACE_SPANS_FILE: z.string().min(1).optional(),
     SANDBOX: z.enum(['bwrap', 'kubernetes']).default('bwrap'),
     KUBECONFIG: z.string().min(1).optional(),
     KUBERNETES_SERVICE_HOST: z.string().optional(),
@@ -145,6 +148,16 @@ export interface Config {
   otlpEndpoint: string | null;
   /** How often metrics are pushed to the OTLP endpoint (OTEL_METRIC_EXPORT_INTERVAL, ms). */
   metricExportIntervalMs: number;
+  /** Tracing: off entirely (OTEL_SDK_DISABLED=true: no spans, no trace ids), else the admin settings' defaults and where spans go. */
+  tracing: TracingConfig | null;
+}
+
+/** What the tracing SDK starts with; the admin settings `enable_tracing` and `sampling_rate` change the sampling at run time. */
+export interface TracingConfig {
+  /** The default of `sampling_rate`: the share of new traces recorded (OTEL_TRACES_SAMPLER_ARG). */
+  samplingRatio: number;
+  /** Finished spans are appended here as JSON lines (TRACE_SPANS_FILE; for tests and debugging), null: not written. */
+  spansFile: string | null;
 }
 
 /** Thrown when the environment has a bad value; the message names every offending variable. */
@@ -217,5 +230,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     advertisedUrl: e.ADVERTISED_URL ?? null,
     otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT ?? null,
     metricExportIntervalMs: e.OTEL_METRIC_EXPORT_INTERVAL,
+    tracing:
+      e.OTEL_SDK_DISABLED === 'true' ? null : { samplingRatio: e.OTEL_TRACES_SAMPLER_ARG, spansFile: e.TRACE_SPANS_FILE ? path.resolve(e.TRACE_SPANS_FILE) : null },
   };
 }

@@ -29,6 +29,7 @@ import type { IdempotencyKeys } from './ports/idempotency-keys.js';
 import type { NodeRegistry } from './ports/node-registry.js';
 import type { RateLimitStore } from './ports/rate-limit-store.js';
 import { IdempotencyStore } from './stores/idempotency-store.js';
+import { tracedDocumentStore } from './telemetry/traced-store.js';
 
 /** The node's view of shared state, whichever mode it runs in. */
 export interface Infrastructure {
@@ -54,7 +55,8 @@ export interface InfrastructureOptions {
 /** Opens the adapters for the configured mode. */
 export function openInfrastructure(config: Config, opts: InfrastructureOptions): Infrastructure {
   const parts = config.cluster ? openCluster(config, opts.log) : openEmbedded(config);
-  const store = opts.decorateStore ? opts.decorateStore(parts.store) : parts.store;
+  const traced = tracedDocumentStore(parts.store, parts.mode === 'cluster' ? 'mongodb' : 'sqlite');
+  const store = opts.decorateStore ? opts.decorateStore(traced) : traced;
   const { idempotencyFor: _i, closeIdempotency: _c, ...shared } = parts;
   return {
     ...shared,

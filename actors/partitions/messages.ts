@@ -20,7 +20,8 @@ export interface PartitionView {
 
 /** Messages a partition actor handles. */
 export type PartitionMsg =
-  | { type: 'Command'; command: ExecutionCommand; replyTo: Ref<'ok'> }
+  /** `traceparent`: the context the record was consumed in; actors spawned for it trace under it. */
+  | { type: 'Command'; command: ExecutionCommand; traceparent?: string | undefined; replyTo: Ref<'ok'> }
   | { type: 'Recover'; replyTo: Ref<number> }
   /** From the router's periodic sweep: executions of this partition that need actors; those without get them. */
   | { type: 'Adopt'; executionIds: string[] }

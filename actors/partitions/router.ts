@@ -3,6 +3,7 @@ import { stopTree } from '../supervision/stop-tree.js';
 import { parseEvent } from '../../system/domain/events.js';
 import type { LogRecord } from '../../system/ports/event-log.js';
 import { REPLAY_HEADER } from '../../system/domain/replay.js';
+import { currentTraceparent } from '../../system/events/trace-context.js';
 import { isExecutionCommand, type ExecutionCommand, type PartitionMsg, type PartitionView } from './messages.js';
 import { spawnPartition, type PartitionDeps } from './partition.actor.js';
 
@@ -90,7 +91,8 @@ export class PartitionRouter {
     const ref = this.owned.get(record.partition);
     if (!ref) throw new Error(`partition ${record.partition} is not owned by this node`);
     const command: ExecutionCommand = event;
-    await query(ref, (replyTo: Ref<'ok'>) => ({ type: 'Command' as const, command, replyTo }), ACK_TIMEOUT_MS);
+    const traceparent = currentTraceparent();
+    await query(ref, (replyTo: Ref<'ok'>) => ({ type: 'Command' as const, command, traceparent, replyTo }), ACK_TIMEOUT_MS);
   }
 
   /** What each owned partition hosts right now. */

@@ -21,7 +21,10 @@
  * - `pingRedis` does the same, so health checks answer quickly.
  * - A client recovers by itself: nothing has to be recreated after Redis comes back.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import { context, SpanKind, trace } from '@opentelemetry/api';
+import { Redis, type Command, type RedisOptions } from 'ioredis';
+import type { WriteableStream } from 'ioredis/built/types.js';
+import { endFailed, tracer } from '../../system/events/trace-context.js';
 import { withTimeout } from '../../system/util/with-timeout.js';
 
 /** Where connection trouble is reported; a pino logger fits. */
@@ -81,7 +84,26 @@ export function createRedisClient(options: RedisClientOptions): Redis {
     troubled = false;
     logger?.info({ redis: name }, 'redis connection restored');
   });
+  traceCommands(client);
   return client;
+}
+
+/**
+ * Makes every command sent on behalf of a traced operation a client span (`redis <COMMAND>`), ended when its reply
+ * (or error) arrives; commands outside a recorded trace cost one context read.
+ */
+function traceCommands(client: Redis): void {
+  const send = client.sendCommand.bind(client);
+  client.sendCommand = (command: Command, stream?: WriteableStream): unknown => {
+    if (!trace.getSpan(context.active())?.isRecording()) return send(command, stream);
+    const span = tracer().startSpan(`redis ${command.name}`, { kind: SpanKind.CLIENT, attributes: { 'db.system.name': 'redis', 'db.operation.name': command.name } });
+    const result = send(command, stream);
+    command.promise.then(
+      () => span.end(),
+      (err: unknown) => endFailed(span, err),
+    );
+    return result;
+  };
 }
 
 /** Redis cannot be reached right now; the client keeps reconnecting by itself. */

@@ -5,7 +5,7 @@ import type { FanoutBus } from '../ports/fanout-bus.js';
 import type { EventStore } from '../stores/event-store.js';
 import { executionChannel, toStreamFrame } from './stream-frame.js';
 import { topicOf } from './topics.js';
-import { currentTraceparent, TRACEPARENT } from './trace-context.js';
+import { currentTraceparent, inChildSpan, SpanKind, TRACEPARENT } from './trace-context.js';
 
 /**
  * Publishes a stamped event: stored first, then appended to the log, then fanned out to live streams (unless
@@ -24,9 +24,18 @@ export class EventPublisher {
 
   async publish(event: DomainEvent, result: ExecutionResult | null = null): Promise<void> {
     await this.store.append(event);
-    const trace = currentTraceparent();
-    const headers: Record<string, string> = { event_type: event.event_type, ...(trace ? { [TRACEPARENT]: trace } : {}) };
-    await this.log.append(topicOf(event.event_type), event.aggregate_id, JSON.stringify(event), headers);
+    const topic = topicOf(event.event_type);
+    // The append is a producer span of a traced operation; the record carries its context to the consumer.
+    await inChildSpan(
+      `publish ${event.event_type}`,
+      { 'messaging.destination.name': topic, 'messaging.operation.type': 'send', 'execution.id': event.aggregate_id },
+      () => {
+        const trace = currentTraceparent();
+        const headers: Record<string, string> = { event_type: event.event_type, ...(trace ? { [TRACEPARENT]: trace } : {}) };
+        return this.log.append(topic, event.aggregate_id, JSON.stringify(event), headers);
+      },
+      SpanKind.PRODUCER,
+    );
     if (STREAM_HIDDEN_EVENTS.has(event.event_type)) return;
     try {
       await this.bus.publish(executionChannel(event.aggregate_id), JSON.stringify(toStreamFrame(event, result)));

@@ -1,22 +1,45 @@
 /**
- * W3C trace context (`traceparent`) carried through the platform without a tracing SDK: the HTTP request's
- * context (taken from its `traceparent` header, or started fresh) is kept in AsyncLocalStorage, every record
- * the publisher appends to the event log carries it as a `traceparent` header, and log consumers run their
- * handler inside the context of the record they handle. Observability (issue 9) hangs spans on the same ids.
+ * The trace context of the work in progress, on OpenTelemetry: one AsyncLocalStorage context manager for the
+ * process (installed on first import), W3C `traceparent` to carry a context across a hop (HTTP headers, event-log
+ * record headers, the execution record), and helpers to run work as a span. Spans come from the global tracer: the
+ * SDK (system/telemetry/tracing.ts) records the sampled ones; without it, or for unsampled traces, spans are
+ * non-recording but still carry trace and span ids, so logs and records keep them.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
-import { randomBytes } from 'node:crypto';
+import {
+  context,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Context,
+  type Span,
+  type TextMapGetter,
+  type TextMapSetter,
+  type Tracer,
+} from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 
 /** The header name, on HTTP requests and on log records. */
 export const TRACEPARENT = 'traceparent';
 
-const FORMAT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
-/** A context whose own id is made on first use: most requests publish nothing and never pay for the ids. */
-interface Slot {
-  parent: string | null;
-  value?: string;
+/** The tracer of every span the platform makes: asked for each time, since the SDK may be started and stopped. */
+export function tracer(): Tracer {
+  return trace.getTracer('integr8s-ts');
 }
-const storage = new AsyncLocalStorage<Slot>();
+
+// One context manager per process; a second import (another copy of this module) finds it installed.
+context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+
+const propagator = new W3CTraceContextPropagator();
+const getter: TextMapGetter<Record<string, string | undefined>> = {
+  get: (carrier, key) => carrier[key],
+  keys: (carrier) => Object.keys(carrier),
+};
+const setter: TextMapSetter<Record<string, string>> = { set: (carrier, key, value) => void (carrier[key] = value) };
+
+const FORMAT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
 /** The traceparent if `value` is a valid version-00 one (all-zero ids are invalid), else null. */
 export function parseTraceparent(value: string | undefined): string | null {
@@ -25,39 +48,105 @@ export function parseTraceparent(value: string | undefined): string | null {
   return m[0];
 }
 
-/** A new root context, sampled. */
-export function newTraceparent(): string {
-  return `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
+/** The context whose (remote) parent span `traceparent` names; null when it is absent or not valid. */
+export function contextOf(traceparent: string | null | undefined): Context | null {
+  const valid = parseTraceparent(traceparent ?? undefined);
+  if (valid === null) return null;
+  const ctx = propagator.extract(ROOT_CONTEXT, { [TRACEPARENT]: valid }, getter);
+  return trace.getSpanContext(ctx) ? ctx : null;
 }
 
-/** The same trace with a new parent id: what a hop (an HTTP request handled, a record consumed) passes on. */
-export function childOf(traceparent: string): string {
-  return `${traceparent.slice(0, 36)}${randomBytes(8).toString('hex')}${traceparent.slice(52)}`;
+/** The traceparent naming the span of `ctx` (default: the active context), or undefined when it has none. */
+export function traceparentOf(ctx: Context = context.active()): string | undefined {
+  if (!trace.getSpanContext(ctx)) return undefined;
+  const carrier: Record<string, string> = {};
+  propagator.inject(ctx, carrier, setter);
+  return carrier[TRACEPARENT];
 }
 
-/** The trace id part (32 hex digits). */
-export function traceIdOf(traceparent: string): string {
-  return traceparent.slice(3, 35);
-}
-
-/**
- * Runs `fn` as one hop of the trace `parent` names (a child of it), or of a new trace when `parent` is null or
- * not a valid traceparent.
- */
-export function withTrace<T>(parent: string | undefined | null, fn: () => T): T {
-  return storage.run({ parent: parseTraceparent(parent ?? undefined) }, fn);
-}
-
-/** The context of the work in progress (made on first use), or undefined outside any. */
+/** The context of the work in progress as a traceparent, or undefined outside any trace. */
 export function currentTraceparent(): string | undefined {
-  const slot = storage.getStore();
-  if (!slot) return undefined;
-  slot.value ??= slot.parent ? childOf(slot.parent) : newTraceparent();
-  return slot.value;
+  return traceparentOf(context.active());
+}
+
+/** Runs `fn` in the context `parent` names (as its remote parent), or outside any trace when it names none. */
+export function withTrace<T>(parent: string | undefined | null, fn: () => T): T {
+  return context.with(contextOf(parent) ?? ROOT_CONTEXT, fn);
 }
 
 /** The trace and span ids of the work in progress, for log lines; undefined outside any trace context. */
 export function currentTraceIds(): { trace_id: string; span_id: string } | undefined {
-  const traceparent = currentTraceparent();
-  return traceparent ? { trace_id: traceIdOf(traceparent), span_id: traceparent.slice(36, 52) } : undefined;
+  const span = trace.getSpanContext(context.active());
+  return span ? { trace_id: span.traceId, span_id: span.spanId } : undefined;
+}
+
+export interface SpanOptions {
+  kind?: SpanKind;
+  attributes?: Attributes;
+  /** The parent; default the active context. */
+  parent?: Context;
+}
+
+/**
+ * Runs `fn` as a span (child of `options.parent` or the active context), active while it runs and ended when it
+ * returns or settles; a throw or rejection marks the span as failed and passes on.
+ */
+export function inSpan<T>(name: string, options: SpanOptions, fn: (span: Span) => T): T {
+  const parent = options.parent ?? context.active();
+  const span = tracer().startSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, ...(options.attributes ? { attributes: options.attributes } : {}) }, parent);
+  return context.with(trace.setSpan(parent, span), () => {
+    let result: T;
+    try {
+      result = fn(span);
+    } catch (err) {
+      endFailed(span, err);
+      throw err;
+    }
+    if (result instanceof Promise) {
+      return result.then(
+        (value: unknown) => {
+          span.end();
+          return value;
+        },
+        (err: unknown) => {
+          endFailed(span, err);
+          throw err;
+        },
+      ) as T;
+    }
+    span.end();
+    return result;
+  });
+}
+
+/**
+ * Like inSpan for calls made on behalf of a traced operation (store and Redis commands): a span only under a
+ * recording parent, and nothing at all otherwise, so untraced work pays a context read per call.
+ */
+export function inChildSpan<T>(name: string, attributes: Attributes, fn: () => T, kind: SpanKind = SpanKind.CLIENT): T {
+  const parent = context.active();
+  if (!trace.getSpan(parent)?.isRecording()) return fn();
+  return inSpan(name, { kind, attributes, parent }, fn);
+}
+
+/** Ends a span as failed with the error's message. */
+export function endFailed(span: Span, err: unknown): void {
+  if (span.isRecording()) {
+    span.recordException(err instanceof Error ? err : String(err));
+    span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+  }
+  span.end();
+}
+
+export { SpanKind };
+
+/**
+ * Handles a consumed log record as a consumer span, child of the context its `traceparent` header names, so the
+ * work it causes (and the events that work publishes) stays in the producer's trace. No header: no span.
+ */
+export function consumeInSpan<T>(record: { topic: string; partition: number; headers: Record<string, string> }, fn: () => T): T {
+  const parent = contextOf(record.headers[TRACEPARENT]);
+  if (!parent) return fn();
+  const attributes = { 'messaging.destination.name': record.topic, 'messaging.destination.partition.id': String(record.partition), 'messaging.operation.type': 'process' };
+  return inSpan(`process ${record.topic}`, { kind: SpanKind.CONSUMER, parent, attributes }, fn);
 }

@@ -42,9 +42,32 @@ describe('admin settings', () => {
       max_login_attempts: 5,
       lockout_duration_minutes: 15,
       log_level: 'warn',
-      enable_tracing: false,
+      enable_tracing: true,
       sampling_rate: 0.1,
     } satisfies AdminSettings);
+    // The tracing defaults: OTEL_TRACES_SAMPLER_ARG is the ratio, OTEL_SDK_DISABLED turns tracing off.
+    expect(settingsDefaults(configWith({ OTEL_TRACES_SAMPLER_ARG: '0.25' }))).toMatchObject({ enable_tracing: true, sampling_rate: 0.25 });
+    expect(settingsDefaults(configWith({ OTEL_SDK_DISABLED: 'true' }))).toMatchObject({ enable_tracing: false });
+  });
+
+  it('a change stored by another node is put in force by refresh(), listeners told, nothing audited; changes are announced', async () => {
+    const announced: string[] = [];
+    const store = createSqliteDocumentStore(openDataDir(dir.path));
+    stores.push(store);
+    const here = await openAdminSettings({ store: new AdminSettingsStore(store), config: configWith(), announce: () => announced.push('here') });
+    const other = await open(configWith());
+    const heard: Array<[number, number]> = [];
+    here.onChange((next, prev) => heard.push([prev.sampling_rate, next.sampling_rate]));
+    await other.update({ sampling_rate: 0.75, log_level: 'debug' }, admin);
+    expect(here.current().sampling_rate).toBe(0.1);
+    expect(await here.refresh()).toMatchObject({ sampling_rate: 0.75, log_level: 'debug' });
+    expect(here.current().sampling_rate).toBe(0.75);
+    await here.refresh();
+    expect(heard).toEqual([[0.1, 0.75]]);
+    expect(announced).toEqual([]);
+    await here.update({ enable_tracing: false }, admin);
+    expect(announced).toEqual(['here']);
+    expect((await here.audit({ limit: 10, skip: 0 })).total).toBe(2);
   });
 
   it('changes persist across a restart; fields never changed keep following Config', async () => {
@@ -57,7 +80,7 @@ describe('admin settings', () => {
 
   it('audits every change with who, when and old → new per field; no-op updates are not recorded', async () => {
     const s = await open(configWith());
-    await s.update({ max_login_attempts: 9, enable_tracing: true }, admin);
+    await s.update({ max_login_attempts: 9, enable_tracing: false }, admin);
     await s.update({ max_login_attempts: 9 }, admin);
     await s.update({ sampling_rate: 0.5 }, { userId: 'other-admin', role: 'admin', ip: '::1' });
     await s.reset(admin);
@@ -70,7 +93,7 @@ describe('admin settings', () => {
     ]);
     expect(entries[2]!.changes).toEqual([
       { field: 'max_login_attempts', old_value: 5, new_value: 9 },
-      { field: 'enable_tracing', old_value: false, new_value: true },
+      { field: 'enable_tracing', old_value: true, new_value: false },
     ]);
     expect(entries[0]!.changes.map((c) => c.field).sort()).toEqual(['enable_tracing', 'max_login_attempts', 'sampling_rate']);
     expect(Date.parse(entries[0]!.timestamp)).toBeGreaterThan(Date.now() - 60_000);

@@ -40,6 +40,11 @@ export interface AdminSettingsService {
   update(patch: Partial<AdminSettings>, caller: Caller): Promise<AdminSettings>;
   /** Drops every override: back to the Config defaults. */
   reset(caller: Caller): Promise<AdminSettings>;
+  /**
+   * Reads the stored overrides again (another node changed them) and puts them in force; listeners hear of a change
+   * as with update. Nothing is audited: the node that made the change did that.
+   */
+  refresh(): Promise<AdminSettings>;
   /** The audit trail, newest first. */
   audit(page: { limit: number; skip: number }): Promise<SettingsAuditPage>;
   /** Limits for a new run: Config's, with wallMs and memoryBytes from the settings in force. */
@@ -61,9 +66,9 @@ export function settingsDefaults(config: Config): AdminSettings {
     max_login_attempts: 5,
     lockout_duration_minutes: 15,
     log_level: level,
-    // Stored and audited only: tracing (and its sampling) is a separate piece of work that will read these.
-    enable_tracing: false,
-    sampling_rate: 0.1,
+    // Read by the tracing SDK's sampler (system/telemetry/tracing.ts); OTEL_SDK_DISABLED=true turns tracing off.
+    enable_tracing: config.tracing !== null,
+    sampling_rate: config.tracing?.samplingRatio ?? 0.1,
   });
 }
 
@@ -114,6 +119,8 @@ export async function openAdminSettings(deps: {
   store: AdminSettingsStore;
   config: Config;
   log?: { error(obj: object, msg: string): void };
+  /** Called after this node stored a change, to tell the other nodes (which then call refresh()). */
+  announce?: () => void;
 }): Promise<AdminSettingsService> {
   const defaults = settingsDefaults(deps.config);
   let settings: AdminSettings = AdminSettingsSchema.parse({ ...defaults, ...(await deps.store.overrides()) });
@@ -136,6 +143,12 @@ export async function openAdminSettings(deps: {
     const nextOverrides = Object.fromEntries(FIELDS.filter((f) => next[f] !== defaults[f]).map((f) => [f, next[f]])) as Partial<AdminSettings>;
     await deps.store.record({ user_id: caller.userId, action, changes });
     await deps.store.saveOverrides(nextOverrides, caller.userId);
+    putInForce(next);
+    deps.announce?.();
+    return settings;
+  };
+
+  const putInForce = (next: AdminSettings) => {
     const prev = settings;
     settings = next;
     limits = limitsFromSettings(deps.config.limits, settings);
@@ -146,7 +159,6 @@ export async function openAdminSettings(deps: {
         deps.log?.error({ err }, 'settings listener failed');
       }
     }
-    return settings;
   };
 
   return {
@@ -165,6 +177,12 @@ export async function openAdminSettings(deps: {
         return commit(parsed.data, 'update', caller);
       }),
     reset: (caller) => serial(() => commit(defaults, 'reset', caller)),
+    refresh: () =>
+      serial(async () => {
+        const parsed = AdminSettingsSchema.safeParse({ ...defaults, ...(await deps.store.overrides()) });
+        if (parsed.success && diff(settings, parsed.data).length > 0) putInForce(parsed.data);
+        return settings;
+      }),
     async audit(page) {
       const { entries, total } = await deps.store.audit(page);
       return { entries, total, limit: page.limit, skip: page.skip, has_more: page.skip + entries.length < total };

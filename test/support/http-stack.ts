@@ -41,6 +41,8 @@ import { EventStore } from '../../system/stores/event-store.js';
 import { ExecutionStore } from '../../system/stores/execution-store.js';
 import { IdempotencyStore } from '../../system/stores/idempotency-store.js';
 import { createTempDir } from './temp-dir.js';
+import type { RequestSampling } from '../../http/tracing.js';
+import { tracedDocumentStore } from '../../system/telemetry/traced-store.js';
 
 const RUNTIMES: RuntimeInfo[] = [
   { lang: 'python', versions: ['3.11'], fileExt: 'py' },
@@ -109,11 +111,14 @@ export async function startHttpStack(
   env: Record<string, string> = {},
   extraRoutes: RouteGroup[] | ((parts: StackParts) => RouteGroup[]) = [],
   auth?: StackAuth,
+  /** `tracing`: server spans sampled by it, and store calls traced, as in a node (the SDK is the caller's to start). */
+  options: { tracing?: RequestSampling } = {},
 ): Promise<HttpStack> {
   const dir = await createTempDir('integr8s-http-');
   const config = loadConfig({ PORT: '0', DATA_DIR: dir.path, LOG_LEVEL: 'silent', EVENT_PARTITIONS: '4', ...env });
   const db = openDataDir(dir.path);
-  const store = createSqliteDocumentStore(db);
+  const sqlite = createSqliteDocumentStore(db);
+  const store = options.tracing ? tracedDocumentStore(sqlite, 'sqlite') : sqlite;
   const eventLog = createSqliteEventLog(db, { partitions: config.partitions });
   const bus = createInProcessBus();
   const executionStore = new ExecutionStore(store);
@@ -159,6 +164,7 @@ export async function startHttpStack(
     health,
     log,
     ...callers,
+    ...(options.tracing ? { tracing: options.tracing } : {}),
     routes: [
       // First on purpose: the document is read from the router at request time, so later groups are listed too.
       docsRoutes(),
