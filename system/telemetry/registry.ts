@@ -21,7 +21,9 @@ interface Point<V> {
 }
 
 abstract class Labelled<V> implements Family {
-  protected readonly points = new Map<string, Point<V>>();
+  /** Points by their label values, one map level per label (no key string is built per recording). */
+  private readonly index = new Map<string, unknown>();
+  protected readonly points: Point<V>[] = [];
 
   constructor(
     readonly name: string,
@@ -40,14 +42,25 @@ abstract class Labelled<V> implements Family {
 
   /** The point for these label values, created on first use. */
   protected point(values: readonly string[]): Point<V> {
-    const key = values.length === 1 ? values[0]! : values.join('\u0000');
-    let p = this.points.get(key);
+    if (values.length !== this.labels.length) throw new Error(`${this.name} takes labels ${this.labels.join(', ')}`);
+    let level = this.index;
+    const last = values.length - 1;
+    for (let i = 0; i < last; i++) {
+      let next = level.get(values[i]!) as Map<string, unknown> | undefined;
+      if (!next) {
+        next = new Map();
+        level.set(values[i]!, next);
+      }
+      level = next;
+    }
+    const key = last >= 0 ? values[last]! : '';
+    let p = level.get(key) as Point<V> | undefined;
     if (!p) {
-      if (values.length !== this.labels.length) throw new Error(`${this.name} takes labels ${this.labels.join(', ')}`);
       const attributes: Attributes = {};
       this.labels.forEach((label, i) => (attributes[label] = values[i]!));
       p = { attributes, value: this.initial() };
-      this.points.set(key, p);
+      level.set(key, p);
+      this.points.push(p);
     }
     return p;
   }
@@ -73,7 +86,7 @@ export class CounterFamily extends Labelled<number> {
       aggregationTemporality: AggregationTemporality.CUMULATIVE,
       dataPointType: DataPointType.SUM,
       isMonotonic: true,
-      dataPoints: [...this.points.values()].map((p) => ({ startTime, endTime, attributes: p.attributes, value: p.value })),
+      dataPoints: this.points.map((p) => ({ startTime, endTime, attributes: p.attributes, value: p.value })),
     };
   }
 }
@@ -99,7 +112,7 @@ export class GaugeFamily extends Labelled<number> {
       descriptor: { name: this.name, description: this.description, unit: this.unit, valueType: ValueType.DOUBLE },
       aggregationTemporality: AggregationTemporality.CUMULATIVE,
       dataPointType: DataPointType.GAUGE,
-      dataPoints: [...this.points.values()].map((p) => ({ startTime: endTime, endTime, attributes: p.attributes, value: p.value })),
+      dataPoints: this.points.map((p) => ({ startTime: endTime, endTime, attributes: p.attributes, value: p.value })),
     };
   }
 }
@@ -143,7 +156,7 @@ export class HistogramFamily extends Labelled<HistogramState> {
   }
 
   data(startTime: HrTime, endTime: HrTime): MetricData {
-    const dataPoints: DataPoint<Histogram>[] = [...this.points.values()].map((p) => ({
+    const dataPoints: DataPoint<Histogram>[] = this.points.map((p) => ({
       startTime,
       endTime,
       attributes: p.attributes,
