@@ -157,6 +157,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
             output,
             limitsFor: () => settings.limitsFor(),
             maxAttempts: config.maxAttempts,
+            deadlineGraceMs: config.sagaDeadlineGraceMs,
             policy,
             crashes,
           },

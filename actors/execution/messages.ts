@@ -10,6 +10,8 @@ export type ExecutionChange =
   | { kind: 'started'; handle: SandboxHandle }
   | { kind: 'finished'; end: RunEnd; timeoutSeconds: number; cancelReason: string }
   | { kind: 'cancelled'; reason: string }
+  /** The saga's own deadline passed with no outcome from the sandbox (hung, or its watcher silent). */
+  | { kind: 'timed_out'; timeoutSeconds: number }
   | { kind: 'system_error'; message: string };
 
 /** The execution's answer; `retryable` means it crashed handling the change and has restarted, so asking again may work. */

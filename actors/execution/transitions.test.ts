@@ -57,6 +57,16 @@ describe('execution transitions', () => {
     expect('patch' in p && p.patch).toMatchObject({ status: 'error', error_type: 'system_error' });
   });
 
+  it('the saga deadline ends a running execution as timeout/timeout with no output and the waited time', () => {
+    const running = { ...at('running'), start_time: '2026-01-01T00:00:00.000Z' };
+    const p = plan(running, { kind: 'timed_out', timeoutSeconds: 10 }, '2026-01-01T00:00:41.500Z');
+    expect(types(p)).toEqual(['execution_timeout', 'result_stored']);
+    if ('rejected' in p) throw new Error(p.rejected);
+    expect(p.patch).toMatchObject({ status: 'timeout', error_type: 'timeout', end_time: '2026-01-01T00:00:41.500Z', resource_usage: { execution_time_wall_seconds: 41.5 } });
+    expect(p.events[0]).toMatchObject({ timeout_seconds: 10, stdout: '', exit_code: null, resource_usage: { execution_time_wall_seconds: 41.5 } });
+    expect(types(plan(at('completed'), { kind: 'timed_out', timeoutSeconds: 10 }))).toBe('execution is already completed');
+  });
+
   it('a running execution whose sandbox was lost is scheduled again as a new attempt, without its old sandbox', () => {
     const running = { ...at('running'), attempts: 1, sandbox: { backend: 'bwrap', id: 'gone' }, start_time: '2026-01-01T00:00:00.000Z' };
     const next = plan(running as never, { kind: 'scheduled' });

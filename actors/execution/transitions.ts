@@ -45,6 +45,14 @@ export function plan(record: ExecutionRecord, change: ExecutionChange, now = new
       return finish(record, { status: 'error', error_type: 'system_error', end_time: now }, [
         stampEvent('execution_failed', id, { ...emptyOutput(id), error_type: 'system_error', error_message: change.message, resource_usage: null }, meta),
       ]);
+    case 'timed_out': {
+      // Nothing came back from the sandbox: the output is unknown, the time is what the saga waited.
+      const wallSeconds = record.start_time ? Math.max(0, (Date.parse(now) - Date.parse(record.start_time)) / 1000) : 0;
+      const usage = { execution_time_wall_seconds: wallSeconds, cpu_time_jiffies: 0, clk_tck_hertz: 100, peak_memory_kb: 0 };
+      return finish(record, { status: 'timeout', error_type: 'timeout', end_time: now, resource_usage: usage }, [
+        stampEvent('execution_timeout', id, { ...emptyOutput(id), timeout_seconds: change.timeoutSeconds, resource_usage: usage }, meta),
+      ]);
+    }
     case 'finished':
       return planFinished(record, change, now);
   }
@@ -111,6 +119,8 @@ function targetStatus(change: ExecutionChange): ExecutionStatus {
       return 'cancelled';
     case 'system_error':
       return 'error';
+    case 'timed_out':
+      return 'timeout';
     case 'finished':
       return classify(change.end).status;
   }

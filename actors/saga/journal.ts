@@ -26,6 +26,7 @@ export class SagaJournal {
       created_at: now,
       updated_at: now,
       completed_at: null,
+      deadline_at: null,
     };
     return this.record;
   }
@@ -36,12 +37,22 @@ export class SagaJournal {
     await this.store.put(this.record);
   }
 
-  /** Marks the previous step done and a new one current. */
-  async step(name: SagaStep): Promise<void> {
+  /** Marks the previous step done and a new one current; `extra` is written with it (a run's deadline). */
+  async step(name: SagaStep, extra: Pick<Partial<SagaRecord>, 'deadline_at'> = {}): Promise<void> {
     const r = await this.load();
     const completed = r.current_step && !r.completed_steps.includes(r.current_step) ? [...r.completed_steps, r.current_step] : r.completed_steps;
     // A saga being compensated (cancelled mid-run) stays so until it ends.
-    await this.save({ state: r.state === 'compensating' ? 'compensating' : 'running', current_step: name, completed_steps: completed });
+    await this.save({ state: r.state === 'compensating' ? 'compensating' : 'running', current_step: name, completed_steps: completed, ...extra });
+  }
+
+  /** The deadline of the current run (null: none yet); a saga continued elsewhere re-arms its timer from it. */
+  async deadline(at: string | null): Promise<void> {
+    await this.save({ deadline_at: at });
+  }
+
+  /** The stored deadline of the current run, as a saga continuing it finds it. */
+  async storedDeadline(): Promise<string | null> {
+    return (await this.load()).deadline_at;
   }
 
   async compensating(error: string): Promise<void> {
@@ -53,7 +64,7 @@ export class SagaJournal {
     await this.save({ compensated_steps: [...r.compensated_steps, step] });
   }
 
-  async end(outcome: 'completed' | 'failed' | 'cancelled', error: string | null): Promise<void> {
+  async end(outcome: 'completed' | 'failed' | 'cancelled' | 'timeout', error: string | null): Promise<void> {
     const r = await this.load();
     const completed = outcome === 'completed' && r.current_step && !r.completed_steps.includes(r.current_step) ? [...r.completed_steps, r.current_step] : r.completed_steps;
     await this.save({

@@ -4,7 +4,7 @@ import type { ExecutionRecord } from '../../system/domain/execution.js';
 import type { Limits } from '../../system/domain/limits.js';
 import type { OutputPublisher } from '../../system/events/output-publisher.js';
 import type { OutputPosition } from '../../system/stores/output-store.js';
-import type { Sandbox } from '../../system/ports/sandbox.js';
+import type { Sandbox, SandboxHandle } from '../../system/ports/sandbox.js';
 import type { SagaStore } from '../../system/stores/saga-store.js';
 import type { AdmissionMsg } from '../admission/messages.js';
 import type { ApplyReply, ExecutionChange, ExecutionMsg } from '../execution/messages.js';
@@ -23,6 +23,8 @@ export interface SagaDeps {
   output: OutputPublisher;
   limitsFor: (record: ExecutionRecord) => Limits;
   maxAttempts: number;
+  /** The saga's own deadline is its sandbox's start + the wall limit + this (SAGA_DEADLINE_GRACE_SECONDS). */
+  deadlineGraceMs: number;
   /** Set to end the execution as a system error instead of running it (its actors gave up). */
   abort?: string;
   policy: SupervisionPolicy;
@@ -30,7 +32,9 @@ export interface SagaDeps {
 }
 
 type Rehydrate = { type: 'Rehydrate' };
-type Msg = SagaMsg | Rehydrate;
+/** (self) The run's deadline timer fired; `at` tells the current deadline from one replaced since. */
+type DeadlineReached = { type: 'DeadlineReached'; at: string };
+type Msg = SagaMsg | Rehydrate | DeadlineReached;
 
 /**
  * The saga's state by phase. `cancel` holds a cancel reason that arrived mid-flight; `seq` is the position of the
@@ -45,6 +49,8 @@ type State =
 export const sagaActorName = (id: string) => `saga-${id}`;
 const NOTHING_PUBLISHED: OutputPosition = { seq: 0, bytes: { stdout: 0, stderr: 0 } };
 const APPLY_TIMEOUT_MS = 30_000;
+/** How long the deadline's compensation waits for the sandbox to stop (a hung backend must not hang the saga). */
+const STOP_TIMEOUT_MS = 10_000;
 
 /**
  * Spawns the saga that carries one execution through admit → allocate → start sandbox → await outcome →
@@ -60,6 +66,22 @@ export function spawnSaga(
 ): Ref<SagaMsg> {
   const journal = new SagaJournal(deps.sagas, executionId);
   let slotHeld = false;
+  /**
+   * The current run's sandbox and deadline. The deadline is stored in the saga record when the sandbox starts and
+   * armed as a timer here; a saga continued after a restart or failover re-arms it from the record.
+   */
+  let started: SandboxHandle | null = null;
+  let deadlineAt: string | null = null;
+  let deadlineTimer: NodeJS.Timeout | undefined;
+  const disarm = () => {
+    clearTimeout(deadlineTimer);
+    deadlineTimer = undefined;
+  };
+  const arm = (self: Ref<Msg>, at: string) => {
+    disarm();
+    deadlineAt = at;
+    deadlineTimer = setTimeout(() => dispatch(self, { type: 'DeadlineReached', at }), Math.max(0, Date.parse(at) - Date.now()));
+  };
 
   const apply = async (change: ExecutionChange): Promise<ApplyReply> => {
     for (let attempt = 1; ; attempt++) {
@@ -86,7 +108,8 @@ export function spawnSaga(
     slotHeld = false;
     dispatch(deps.admission, { type: 'Release', executionId, owner });
   };
-  const finish = async (outcome: 'completed' | 'failed' | 'cancelled', error: string | null = null): Promise<State> => {
+  const finish = async (outcome: 'completed' | 'failed' | 'cancelled' | 'timeout', error: string | null = null): Promise<State> => {
+    disarm();
     const held = slotHeld;
     release();
     if (outcome === 'cancelled' && held) await journal.compensated('release');
@@ -100,6 +123,31 @@ export function spawnSaga(
     await journal.compensated('release');
     await apply({ kind: 'system_error', message });
     return finish('failed', message);
+  };
+  /**
+   * The deadline passed and no outcome came (the sandbox or its watcher hangs): stop the sandbox directly, give
+   * back the slot (or the place in line), and end the execution as timeout (cancelled when a cancel was pending).
+   */
+  const timeOut = async (record: ExecutionRecord, watch: Ref<PodWatchMsg> | null, cancel: string | null): Promise<State> => {
+    await journal.compensating(cancel !== null ? `cancelled: ${cancel}` : `deadline ${deadlineAt} passed with no outcome from the sandbox`);
+    if (watch) dispatch(watch, { type: 'Stop' });
+    if (started) {
+      await stopWithin(deps.sandbox, started, STOP_TIMEOUT_MS);
+      await journal.compensated('stop_sandbox');
+    }
+    const held = slotHeld;
+    if (asked) {
+      asked = false;
+      slotHeld = false;
+      dispatch(deps.admission, { type: 'Release', executionId, owner });
+    }
+    if (held) await journal.compensated('release');
+    if (cancel !== null) {
+      await apply({ kind: 'cancelled', reason: cancel });
+      return finish('cancelled');
+    }
+    await apply({ kind: 'timed_out', timeoutSeconds: deps.limitsFor(record).wallMs / 1000 });
+    return finish('timeout');
   };
 
   const f = async (state: State, msg: Msg, ctx: { self: Ref<unknown> }): Promise<State> => {
@@ -115,6 +163,14 @@ export function spawnSaga(
         const cancel = state.status === 'idle' ? state.cancel : null;
         await journal.step('admit');
         const reattach = record.status !== 'queued' && record.sandbox !== null;
+        // Continuing a run (restart, failover): its deadline still holds; already past, it ends now.
+        const deadline = reattach ? await journal.storedDeadline() : null;
+        started = reattach ? record.sandbox : null;
+        if (deadline !== null) {
+          deadlineAt = deadline;
+          if (Date.parse(deadline) <= Date.now()) return timeOut(record, null, cancel);
+          arm(self, deadline);
+        }
         asked = true;
         dispatch(deps.admission, { type: 'Acquire', executionId, priority: reattach ? 'critical' : record.priority, replyTo: self, owner });
         return { status: 'admitting', record, cancel, reattach };
@@ -133,7 +189,11 @@ export function spawnSaga(
           return finish('cancelled');
         }
         const record = state.reattach ? state.record : (await apply({ kind: 'scheduled' })).record ?? state.record;
-        await journal.step('start_sandbox');
+        if (!state.reattach) {
+          disarm();
+          deadlineAt = null;
+        }
+        await journal.step('start_sandbox', state.reattach ? {} : { deadline_at: null });
         const watch = spawnPodWatch(self, {
           sandbox: deps.sandbox,
           spec: {
@@ -156,8 +216,18 @@ export function spawnSaga(
       }
       case 'SandboxStarted':
         if (state.status !== 'running') return state;
+        started = msg.handle;
         await apply({ kind: 'started', handle: msg.handle });
-        await journal.step('await_outcome');
+        if (deadlineAt !== null) {
+          await journal.step('await_outcome');
+          return state;
+        }
+        {
+          const from = Date.parse(msg.handle.startedAt);
+          const at = new Date((Number.isFinite(from) ? from : Date.now()) + deps.limitsFor(state.record).wallMs + deps.deadlineGraceMs).toISOString();
+          await journal.step('await_outcome', { deadline_at: at });
+          arm(self, at);
+        }
         return state;
       case 'SandboxOutput': {
         // Published from here, one piece after another, so their ids sort after the events this saga published.
@@ -189,10 +259,19 @@ export function spawnSaga(
         }
         if (state.record.attempts >= deps.maxAttempts) return fail(`sandbox lost after ${state.record.attempts} attempts to run`);
         const record = (await apply({ kind: 'scheduled' })).record ?? state.record;
-        await journal.step('start_sandbox');
+        // A new run, a new deadline once its sandbox starts.
+        disarm();
+        deadlineAt = null;
+        started = null;
+        await journal.step('start_sandbox', { deadline_at: null });
         dispatch(state.watch, { type: 'Start' });
         return { ...state, record };
       }
+      case 'DeadlineReached':
+        if (msg.at !== deadlineAt) return state;
+        if (state.status === 'running') return timeOut(state.record, state.watch, state.cancel);
+        if (state.status === 'admitting') return timeOut(state.record, null, state.cancel);
+        return state;
       case 'Cancel':
         switch (state.status) {
           case 'idle':
@@ -220,6 +299,16 @@ export function spawnSaga(
       return { status: 'idle', cancel: null } as State;
     },
     onCrash: restartWithBackoff(deps.policy, deps.crashes) as never,
-    afterStop: () => releaseOnStop(),
+    afterStop: () => {
+      disarm();
+      releaseOnStop();
+    },
   } as never) as Ref<SagaMsg>;
+}
+
+/** Stops a sandbox, waiting at most `ms`; a backend that cannot stop it reports that itself (its own log). */
+async function stopWithin(sandbox: Sandbox, handle: SandboxHandle, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([sandbox.stop(handle).catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }

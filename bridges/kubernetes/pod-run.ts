@@ -44,6 +44,9 @@ export class PodRun {
   private log: { stop: () => void; ended: Promise<void> } | null = null;
   private ended: Ended | null = null;
   private stopRequested = false;
+  /** A delete request is in flight / was accepted by the API (a refused one may be tried again). */
+  private deleting = false;
+  private deleteAccepted = false;
   private settling = false;
   private done = false;
   /** Let go of by detach(): the outcome never settles here. */
@@ -125,11 +128,22 @@ export class PodRun {
     else void this.fail(new SandboxFault(`pod ${this.name} was deleted before it ended`));
   }
 
-  /** Ends the run: deletes the pod (idempotent; nothing happens once the run has ended). */
+  /**
+   * Ends the run: deletes the pod (idempotent; nothing happens once the run has ended or the delete was accepted).
+   * A delete the API refused or never answered is tried again by the next stop() (the saga's deadline asks again).
+   */
   async stop(): Promise<void> {
-    if (this.done || this.ended || this.stopRequested) return;
+    if (this.done || this.ended || this.deleting || this.deleteAccepted) return;
     this.stopRequested = true;
-    await this.o.api.deletePod(this.name).catch((err: unknown) => this.o.onError(err, `delete pod ${this.name}`));
+    this.deleting = true;
+    try {
+      await this.o.api.deletePod(this.name);
+      this.deleteAccepted = true;
+    } catch (err) {
+      this.o.onError(err, `delete pod ${this.name}`);
+    } finally {
+      this.deleting = false;
+    }
     // the informer normally reports the deletion; if it cannot (a dropped watch), look once
     const check = setTimeout(() => {
       if (this.done || this.ended) return;

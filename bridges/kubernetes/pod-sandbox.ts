@@ -181,9 +181,12 @@ class PodSandbox implements KubernetesSandbox {
     return watchRun(run, onOutput);
   }
 
+  /** Stops a run of this node; a pod no run here tracks (its run was not re-attached) is deleted by name. */
   async stop(handle: SandboxHandle): Promise<void> {
     if (handle.backend !== KUBERNETES_BACKEND) return;
-    await this.runs.get(handle.id)?.stop();
+    const run = this.runs.get(handle.id);
+    if (run) return run.stop();
+    await this.o.api.deletePod(handle.id).catch((err: unknown) => this.onError(err, `delete pod ${handle.id}`));
   }
 
   async write(handle: SandboxHandle, data: string, eof: boolean): Promise<void> {

@@ -41,6 +41,7 @@ async function seedSaga(user: string, state: SagaRecord['state'], created: strin
     created_at: created,
     updated_at: created,
     completed_at: null,
+    deadline_at: null,
   };
   await sagaStore.put(saga);
   return saga;

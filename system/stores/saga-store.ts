@@ -18,6 +18,8 @@ export const SagaRecordSchema = z.object({
   created_at: z.string(),
   updated_at: z.string(),
   completed_at: z.string().nullable(),
+  /** When the saga gives up waiting for the sandbox's outcome (its start + wall limit + grace); null before a start. */
+  deadline_at: z.string().nullable().default(null),
 });
 export type SagaRecord = z.infer<typeof SagaRecordSchema>;
 
