@@ -150,6 +150,12 @@ export interface AppNotification {
   read_at: string | null;
   severity: string;
   tags: string[];
+  /** Webhook and Slack copies: when it was sent, HTTP attempts, the last error, and why and until when it is held. */
+  delivered_at?: string | null;
+  attempts?: number;
+  error_message?: string | null;
+  due_at?: string | null;
+  hold_reason?: string | null;
 }
 
 export interface NotificationList {
