@@ -269,7 +269,9 @@ async function telemetryOverhead(): Promise<void> {
   const sink = await startOtlpSink();
   // On: the defaults (tracing at the default sampling ratio, 0.1; metrics pushed every 15 s) with traces and metrics
   // going to the sink, and /metrics scraped every SCRAPE_MS. Off: no tracing SDK, no exporter, no scrape.
-  const on = await startServer(PORT + 1, { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url });
+  // BENCH_TELEMETRY_ON=tracing keeps only the tracing SDK on (no exporter, no scrape), to see which part costs what.
+  const tracingOnly = process.env['BENCH_TELEMETRY_ON'] === 'tracing';
+  const on = await startServer(PORT + 1, tracingOnly ? {} : { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url });
   const off = await startServer(PORT + 2, { OTEL_SDK_DISABLED: 'true' });
   const modes = { 'telemetry on ': on, 'telemetry off': off } as const;
   const figures: Record<string, Array<{ rate: number; cpuMs: number }>> = { 'telemetry on ': [], 'telemetry off': [] };
@@ -283,7 +285,7 @@ async function telemetryOverhead(): Promise<void> {
       if (round % 2 === 1) order.reverse();
       for (const [name, server] of order) {
         const v = await version(server.target);
-        const scrape = server === on ? setInterval(() => void fetch(`http://127.0.0.1:${server.target.port}/metrics`).then((r) => r.text(), () => ''), SCRAPE_MS) : undefined;
+        const scrape = server === on && !tracingOnly ? setInterval(() => void fetch(`http://127.0.0.1:${server.target.port}/metrics`).then((r) => r.text(), () => ''), SCRAPE_MS) : undefined;
         const until = performance.now() + seconds * 1000;
         let done = 0;
         const cpu0 = cpuOf(server.pid);

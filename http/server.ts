@@ -1,12 +1,12 @@
 import uWS from 'uWebSockets.js';
 import type { TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import type { ExecutionService, HealthService } from '../system/services/types.js';
-import { TRACEPARENT, withTrace } from '../system/events/trace-context.js';
 import { HttpContext } from './context.js';
 import { jsonLineLogger, describeError, type HttpLogger } from './log.js';
 import { HttpMetrics, type RouteStats } from './metrics.js';
 import { buildPipeline, runPipeline, type CallerResolver, type CsrfVerifier, type RateLimiter } from './pipeline.js';
 import { Router } from './router.js';
+import { traceRequest, type RequestSampling } from './tracing.js';
 import * as eventRoutes from './routes/events.js';
 import * as executionRoutes from './routes/executions.js';
 import * as healthRoutes from './routes/health.js';
@@ -56,6 +56,8 @@ export interface HttpServerDeps {
   routes?: RouteGroup[];
   /** The built SPA, served at `/` for paths no route matches. Absent: those paths are 404. */
   site?: StaticSite | null;
+  /** Server spans for requests (the tracing SDK's sampler). Absent: no spans, no trace context. */
+  tracing?: RequestSampling;
   config: HttpServerConfig;
 }
 
@@ -106,15 +108,14 @@ export function createHttpServer(deps: HttpServerDeps): HttpServer {
   });
 
   const crashed = (err: unknown) => log.error(describeError(err), 'pipeline crashed');
+  const tracing = deps.tracing;
   app.any('/*', (res, req) => {
     const ctx = new HttpContext(res, req);
     inFlight.add(ctx);
     ctx.onFinish(() => inFlight.delete(ctx));
-    // The request joins the caller's trace when it sent one, else starts its own; events it publishes carry it.
-    // A read without a traceparent publishes nothing, so it skips entering a trace context (a cost on every request).
-    const parent = ctx.headers[TRACEPARENT];
-    if (parent === undefined && (ctx.method === 'GET' || ctx.method === 'HEAD')) void runPipeline(steps, ctx, log).catch(crashed);
-    else withTrace(parent, () => runPipeline(steps, ctx, log).catch(crashed));
+    // The request's server span (see tracing.ts): events it publishes carry its trace.
+    if (tracing) traceRequest(ctx, tracing, () => void runPipeline(steps, ctx, log).catch(crashed));
+    else void runPipeline(steps, ctx, log).catch(crashed);
   });
 
   return {

@@ -20,13 +20,15 @@ import { admissionClient } from '../actors/admission/client.js';
 import { buildPlatform, openSettings } from './platform.js';
 import { startAll, stopAll, type Component } from './components.js';
 import type { Config } from './config.js';
+import type { AdminSettings } from './domain/admin-settings.js';
 import { isTerminal } from './domain/execution.js';
 import { OutputPublisher } from './events/output-publisher.js';
 import { EventPublisher } from './events/publisher.js';
-import { TRACEPARENT, withTrace } from './events/trace-context.js';
+import { consumeInSpan } from './events/trace-context.js';
 import { openInfrastructure, type Infrastructure } from './infrastructure.js';
 import { RETRY_POLICIES, TOPICS } from './events/topics.js';
 import { createPlatformMetrics } from './telemetry/metrics.js';
+import { startTracing, type Tracing } from './telemetry/tracing.js';
 import { instrumentSandbox } from './telemetry/sandbox-metrics.js';
 import { createClusterView, type ClusterView } from './cluster/cluster-view.js';
 import { createNodeRpc } from './cluster/node-rpc.js';
@@ -75,7 +77,8 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
   const output = new OutputPublisher(outputStore, bus, (err, executionId) =>
     log.warn({ err, execution_id: executionId }, 'live output not stored or not fanned out; the final result still has it'),
   );
-  const settings = await openSettings(config, store, log);
+  const settings = await openSettings(config, store, log, bus);
+  const tracing = config.tracing ? startNodeTracing(config, infra.mode, settings) : null;
   const metrics = createPlatformMetrics({
     nodeId: config.nodeId,
     mode: infra.mode,
@@ -117,6 +120,11 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
       name: 'storage',
       start: async () => undefined,
       stop: async () => infra.close(),
+    },
+    {
+      name: 'tracing',
+      start: async () => undefined,
+      stop: async () => tracing?.shutdown().catch((err: unknown) => log.warn({ err }, 'trace exporter did not close cleanly')),
     },
     {
       name: 'sandbox',
@@ -191,7 +199,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
               sandbox!.scope?.(router!.ownedPartitions());
             },
           },
-          (record) => withTrace(record.headers[TRACEPARENT], () => router!.route(record)),
+          (record) => consumeInSpan(record, () => router!.route(record)),
         );
       },
       stop: async () => consumer?.stop(),
@@ -248,6 +256,7 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
           health: createHealthService({ store, eventLog, bus, sandbox: sandbox! }),
           log,
           site: loadSite(config.webDir, log),
+          ...(tracing ? { tracing: tracing.sampler } : {}),
           config: {
             host: config.host,
             port: config.port,
@@ -306,6 +315,20 @@ export async function startNode(config: Config, opts: NodeOptions = {}): Promise
     queue,
     stop: () => stopAll(started, config.shutdownGraceMs + 5_000, (name, err) => log.error({ component: name, err }, 'stop failed')),
   };
+}
+
+/** Starts the tracing SDK with the sampling the admin settings hold, and keeps it following them. */
+function startNodeTracing(config: Config, mode: Infrastructure['mode'], settings: Awaited<ReturnType<typeof openSettings>>): Tracing {
+  const sampling = (s: AdminSettings) => ({ enabled: s.enable_tracing, ratio: s.sampling_rate });
+  const tracing = startTracing({
+    nodeId: config.nodeId,
+    mode,
+    sampling: sampling(settings.current()),
+    otlpEndpoint: config.otlpEndpoint,
+    spansFile: config.tracing?.spansFile ?? null,
+  });
+  settings.onChange((next) => tracing.sampler.configure(sampling(next)));
+  return tracing;
 }
 
 /** Waits until no execution holds a slot, or the grace period ends. */

@@ -50,9 +50,25 @@ import { EventStore } from './stores/event-store.js';
 import { SagaStore } from './stores/saga-store.js';
 import { DeadLetterStore } from './stores/dead-letter-store.js';
 
-/** The run-time admin settings, opened before the actors so new runs use their limits. */
-export function openSettings(config: Config, store: DocumentStore, log: Logger): Promise<AdminSettingsService> {
-  return openAdminSettings({ store: new AdminSettingsStore(store), config, log });
+/** The bus channel on which a node that changed the admin settings tells the others. */
+export const SETTINGS_CHANNEL = 'admin-settings';
+
+/**
+ * The run-time admin settings, opened before the actors so new runs use their limits. A change stored on one node
+ * is announced on the bus, and every other node reads the stored settings again and puts them in force (log level,
+ * concurrency cap, trace sampling). An announcement lost while the bus is down is caught up by the next change.
+ */
+export async function openSettings(config: Config, store: DocumentStore, log: Logger, bus: FanoutBus): Promise<AdminSettingsService> {
+  const settings = await openAdminSettings({
+    store: new AdminSettingsStore(store),
+    config,
+    log,
+    announce: () => void bus.publish(SETTINGS_CHANNEL, config.nodeId).catch((err: unknown) => log.warn({ err }, 'could not tell the other nodes about a settings change')),
+  });
+  await bus.subscribe(SETTINGS_CHANNEL, (from) => {
+    if (from !== config.nodeId) settings.refresh().catch((err: unknown) => log.warn({ err }, 'could not read the settings another node changed'));
+  });
+  return settings;
 }
 
 export interface PlatformDeps {

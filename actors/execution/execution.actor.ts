@@ -2,7 +2,7 @@ import { dispatch, spawn, type Ref } from 'nact';
 import { isTerminal, type ExecutionRecord } from '../../system/domain/execution.js';
 import { executionMetrics } from '../../system/telemetry/instruments.js';
 import type { EventPublisher } from '../../system/events/publisher.js';
-import { withTrace } from '../../system/events/trace-context.js';
+import { contextOf, currentTraceparent, inSpan } from '../../system/events/trace-context.js';
 import type { ExecutionStore } from '../../system/stores/execution-store.js';
 import type { CrashLedger, SupervisionPolicy } from '../supervision/policy.js';
 import { restartWithBackoff } from '../supervision/policy.js';
@@ -34,14 +34,22 @@ export const executionActorName = (id: string) => `execution-${id}`;
  * is stored, and is published as events. Its state is rebuilt from the store after a crash.
  */
 export function spawnExecution(parent: Ref<unknown>, executionId: string, deps: ExecutionDeps): Ref<ExecutionMsg> {
-  /** Events continue the submitting request's trace, whichever message or node got this actor running. */
-  const inTrace = <T>(record: ExecutionRecord | null, fn: () => Promise<T>): Promise<T> =>
-    record?.traceparent ? withTrace(record.traceparent, fn) : fn();
+  /**
+   * Each transition is a span in the execution's trace: under the consumed command's context when the actor was
+   * spawned for one, else (recovery, another node taking over) under the submitting request's, kept by the record.
+   * The events it publishes carry the span's context.
+   */
+  const spawnedIn = currentTraceparent();
+  const inTrace = <T>(record: ExecutionRecord | null, name: string, fn: () => Promise<T>): Promise<T> => {
+    const parent = contextOf(spawnedIn ?? record?.traceparent);
+    return parent ? inSpan(name, { parent, attributes: { 'execution.id': executionId } }, fn) : fn();
+  };
 
   const load = async (state: State): Promise<ExecutionRecord | null> => {
     if (state.status === 'loaded') return state.record;
     const record = await deps.executions.get(executionId);
-    return record ? inTrace(record, () => flushOutbox(record, deps.executions, deps.publisher)) : null;
+    if (!record?.outbox_pending) return record;
+    return inTrace(record, 'execution.flush_outbox', () => flushOutbox(record, deps.executions, deps.publisher));
   };
 
   const apply = async (record: ExecutionRecord | null, state: State, msg: ExecutionMsg): Promise<State> => {
@@ -82,7 +90,7 @@ export function spawnExecution(parent: Ref<unknown>, executionId: string, deps: 
     parent as Ref<never>,
     instrumented('execution', async (state: State, msg: ExecutionMsg): Promise<State> => {
       const record = await load(state);
-      return inTrace(record, () => apply(record, state, msg));
+      return msg.type === 'Apply' ? inTrace(record, `execution.${msg.change.kind}`, () => apply(record, state, msg)) : apply(record, state, msg);
     }),
     executionActorName(executionId),
     {

@@ -8,6 +8,7 @@ import type { ExecutionMsg } from '../execution/messages.js';
 import type { SagaMsg } from '../saga/messages.js';
 import { spawnSaga, type SagaDeps } from '../saga/saga.actor.js';
 import { recordFromRequest } from '../../system/domain/record-from-request.js';
+import { withTrace } from '../../system/events/trace-context.js';
 import type { PartitionMsg } from './messages.js';
 import { instrumented } from '../supervision/instrumented.js';
 
@@ -72,9 +73,10 @@ export function spawnPartition(parent: Ref<unknown>, partition: number, deps: Pa
       switch (msg.type) {
         case 'Command': {
           const id = msg.command.aggregate_id;
-          const record = hosted.has(id) ? null : await ensureRecord(msg.command);
+          const record = hosted.has(id) ? null : await withTrace(msg.traceparent, () => ensureRecord(msg.command));
           if (hosted.has(id) || (record && !isTerminal(record.status))) {
-            const h = host(self, id);
+            // Actors spawned here trace their work under the consumed record's context (see spawnExecution).
+            const h = withTrace(msg.traceparent, () => host(self, id));
             const c = msg.command;
             if (c.event_type === 'execution_cancel_requested') dispatch(h.saga, { type: 'Cancel', reason: c.reason });
             if (c.event_type === 'execution_stdin_requested') dispatch(h.saga, { type: 'Stdin', commandId: c.event_id, data: c.data, eof: c.eof });

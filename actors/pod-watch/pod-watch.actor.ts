@@ -1,6 +1,8 @@
 import { dispatch, spawn, type ActorContext, type Ref } from 'nact';
 import type { StreamBytes } from '../../system/domain/live-output.js';
-import type { Sandbox, SandboxHandle, SandboxSpec } from '../../system/ports/sandbox.js';
+import type { Sandbox, SandboxHandle, SandboxOutcome, SandboxSpec } from '../../system/ports/sandbox.js';
+import { contextOf, tracer } from '../../system/events/trace-context.js';
+import { SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
 import type { PodWatchMsg, WatchReport } from './messages.js';
 import { OutputBatcher } from './output-batcher.js';
 import { instrumented } from '../supervision/instrumented.js';
@@ -16,6 +18,8 @@ export interface PodWatchProps {
   sandbox: Sandbox;
   spec: SandboxSpec;
   report: Ref<WatchReport>;
+  /** The execution's trace: the run (start to outcome) is a span in it. */
+  traceparent?: string;
 }
 
 /** Name of an execution's watcher under its partition. */
@@ -38,6 +42,26 @@ export function spawnPodWatch(parent: Ref<unknown>, props: PodWatchProps): Ref<P
   /** Writes to stdin go out one after another, in the order they came. */
   let writing: Promise<unknown> = Promise.resolve();
   const written = new Set<string>();
+  /** The run as a span, from start (or re-attach) to its outcome. */
+  let run: Span | null = null;
+  const runStarted = (reattach: boolean) => {
+    const parent = contextOf(props.traceparent);
+    if (!parent || run) return;
+    run = tracer().startSpan(
+      'sandbox.run',
+      { kind: SpanKind.CLIENT, attributes: { 'execution.id': spec.executionId, 'execution.lang': spec.lang, 'sandbox.reattach': reattach } },
+      parent,
+    );
+  };
+  const runEnded = (outcome: SandboxOutcome | null, failure: string | null) => {
+    if (!run) return;
+    if (outcome) {
+      run.setAttributes({ 'process.exit_code': outcome.exitCode ?? -1, 'sandbox.limit': outcome.limit ?? 'none', 'sandbox.stopped': outcome.stopped });
+    }
+    if (failure !== null) run.setStatus({ code: SpanStatusCode.ERROR, message: failure });
+    run.end();
+    run = null;
+  };
 
   const flushOutput = (pieces: ReturnType<OutputBatcher['close']>) => {
     if (pieces.length > 0) dispatch(report, { type: 'SandboxOutput', pieces });
@@ -66,6 +90,7 @@ export function spawnPodWatch(parent: Ref<unknown>, props: PodWatchProps): Ref<P
       switch (msg.type) {
         case 'Start':
           if (state.status !== 'idle') return state;
+          runStarted(false);
           sandbox.start(spec).then(
             (handle) => dispatch(self, { type: 'Started', handle }),
             (err) => dispatch(self, { type: 'StartFailed', message: message(err) }),
@@ -73,6 +98,7 @@ export function spawnPodWatch(parent: Ref<unknown>, props: PodWatchProps): Ref<P
           return { status: 'starting', stopRequested: state.stopRequested, skip: NOTHING };
         case 'Reattach':
           if (state.status !== 'idle') return state;
+          runStarted(true);
           sandbox.reattach(msg.handle).then(
             (handle) => dispatch(self, handle ? { type: 'Started', handle } : { type: 'Lost' }),
             (err) => dispatch(self, { type: 'StartFailed', message: message(err) }),
@@ -80,16 +106,19 @@ export function spawnPodWatch(parent: Ref<unknown>, props: PodWatchProps): Ref<P
           return { status: 'starting', stopRequested: state.stopRequested, skip: msg.skip };
         case 'Started': {
           if (state.status !== 'starting') return state;
+          run?.setAttribute('sandbox.backend', msg.handle.backend);
           dispatch(report, { type: 'SandboxStarted', handle: msg.handle });
           watch(self, msg.handle, state.skip);
           if (state.stopRequested) void sandbox.stop(msg.handle);
           return { status: 'running', handle: msg.handle, stopRequested: state.stopRequested, timedOut: false };
         }
         case 'StartFailed':
+          runEnded(null, msg.message);
           dispatch(report, { type: 'SandboxFailed', message: msg.message });
           return ended();
         case 'Lost':
           if (state.status !== 'starting') return state;
+          runEnded(null, 'sandbox lost');
           dispatch(report, { type: 'SandboxLost' });
           return { status: 'idle', stopRequested: state.stopRequested };
         case 'Stop':
@@ -115,10 +144,12 @@ export function spawnPodWatch(parent: Ref<unknown>, props: PodWatchProps): Ref<P
             // Stopped, but not by this watcher: an earlier watcher of the same run let it go (its partition was
             // revoked). That ending says nothing about the program, so the run counts as lost and is run again.
             ended();
+            runEnded(msg.outcome, 'sandbox lost');
             dispatch(report, { type: 'SandboxLost' });
             return { status: 'idle', stopRequested: false };
           }
           flushOutput(batcher?.finish(msg.outcome) ?? []);
+          runEnded(msg.outcome, null);
           dispatch(report, {
             type: 'SandboxExited',
             end: { outcome: msg.outcome, timedOut: state.timedOut, cancelled: state.stopRequested },
@@ -127,6 +158,7 @@ export function spawnPodWatch(parent: Ref<unknown>, props: PodWatchProps): Ref<P
         case 'WatchFailed':
           if (state.status === 'running') void sandbox.stop(state.handle);
           flushOutput(batcher?.close() ?? []);
+          runEnded(null, msg.message);
           dispatch(report, { type: 'SandboxFailed', message: msg.message });
           return ended();
       }
@@ -141,6 +173,7 @@ export function spawnPodWatch(parent: Ref<unknown>, props: PodWatchProps): Ref<P
         return ctx.stop;
       },
       afterStop: () => {
+        runEnded(null, null);
         clearTimeout(deadline);
         batcher?.close();
         // Passivated while the program runs: leave it to the next owner if it can re-attach from anywhere.

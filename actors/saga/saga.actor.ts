@@ -3,6 +3,8 @@ import { dispatch, query, spawn, type Ref } from 'nact';
 import type { ExecutionRecord } from '../../system/domain/execution.js';
 import type { Limits } from '../../system/domain/limits.js';
 import type { OutputPublisher } from '../../system/events/output-publisher.js';
+import { contextOf, currentTraceparent, inSpan, tracer } from '../../system/events/trace-context.js';
+import type { Span } from '@opentelemetry/api';
 import type { OutputPosition } from '../../system/stores/output-store.js';
 import type { Sandbox, SandboxHandle } from '../../system/ports/sandbox.js';
 import type { SagaStore } from '../../system/stores/saga-store.js';
@@ -82,6 +84,15 @@ export function spawnSaga(
     deadlineAt = at;
     deadlineTimer = setTimeout(() => dispatch(self, { type: 'DeadlineReached', at }), Math.max(0, Date.parse(at) - Date.now()));
   };
+  /** The trace this saga's steps belong to: where it was spawned (a consumed command), else the record's. */
+  let traceparent = currentTraceparent();
+  /** The wait for a slot, from the ask to the grant (or the end of the wait), as a span. */
+  let waiting: Span | null = null;
+  const stopWaiting = (outcome: string) => {
+    waiting?.setAttribute('admission.outcome', outcome);
+    waiting?.end();
+    waiting = null;
+  };
 
   const apply = async (change: ExecutionChange): Promise<ApplyReply> => {
     for (let attempt = 1; ; attempt++) {
@@ -103,6 +114,7 @@ export function spawnSaga(
    * slot or a place in the line. A grant still in flight to this stopped saga would otherwise keep its slot forever.
    */
   const releaseOnStop = () => {
+    stopWaiting('stopped');
     if (!asked) return;
     asked = false;
     slotHeld = false;
@@ -155,6 +167,7 @@ export function spawnSaga(
     switch (msg.type) {
       case 'Rehydrate': {
         const record = (await query(execution, (replyTo: Ref<ExecutionRecord | null>) => ({ type: 'Get' as const, replyTo }), APPLY_TIMEOUT_MS)) as ExecutionRecord | null;
+        traceparent ??= record?.traceparent ?? undefined;
         if (!record || ['completed', 'failed', 'timeout', 'cancelled', 'error'].includes(record.status)) {
           return finish('completed');
         }
@@ -172,6 +185,8 @@ export function spawnSaga(
           arm(self, deadline);
         }
         asked = true;
+        const parent = contextOf(traceparent);
+        if (parent) waiting = tracer().startSpan('admission.wait', { attributes: { 'execution.id': executionId, 'execution.priority': reattach ? 'critical' : record.priority } }, parent);
         dispatch(deps.admission, { type: 'Acquire', executionId, priority: reattach ? 'critical' : record.priority, replyTo: self, owner });
         return { status: 'admitting', record, cancel, reattach };
       }
@@ -180,6 +195,7 @@ export function spawnSaga(
         return state;
       case 'SlotGranted': {
         slotHeld = true;
+        stopWaiting('granted');
         if (state.status !== 'admitting') {
           release();
           return state;
@@ -207,6 +223,7 @@ export function spawnSaga(
             ...(record.user_id ? { userId: record.user_id } : {}),
           },
           report: self,
+          ...(traceparent ? { traceparent } : {}),
         });
         // Output published before (by an earlier attempt, or this attempt's saga before a restart) is neither
         // numbered nor sent again. A first attempt started afresh cannot have printed anything yet.
@@ -278,6 +295,7 @@ export function spawnSaga(
             return { ...state, cancel: msg.reason };
           case 'admitting':
             if (slotHeld) return { ...state, cancel: msg.reason };
+            stopWaiting('cancelled');
             dispatch(deps.admission, { type: 'Release', executionId, owner });
             await apply({ kind: 'cancelled', reason: msg.reason });
             return finish('cancelled');
@@ -293,7 +311,18 @@ export function spawnSaga(
     return state;
   };
 
-  return spawn(parent as Ref<never>, instrumented('saga', f) as never, sagaActorName(executionId), {
+  /** Each message but live output is a span of the execution's trace (none when the saga has no trace). */
+  const traced = (state: State, msg: Msg, ctx: { self: Ref<unknown> }): Promise<State> => {
+    if (msg.type === 'Rehydrate' && traceparent === undefined) {
+      // Spawned outside a trace (recovery): continue the submitting request's, once the record is read.
+      return f(state, msg, ctx);
+    }
+    const parent = msg.type === 'SandboxOutput' ? null : contextOf(traceparent);
+    if (!parent) return f(state, msg, ctx);
+    return inSpan(`saga.${msg.type}`, { parent, attributes: { 'execution.id': executionId } }, () => f(state, msg, ctx));
+  };
+
+  return spawn(parent as Ref<never>, instrumented('saga', traced) as never, sagaActorName(executionId), {
     initialStateFunc: (ctx: { self: Ref<unknown> }) => {
       dispatch(ctx.self as Ref<Msg>, { type: 'Rehydrate' });
       return { status: 'idle', cancel: null } as State;

@@ -58,21 +58,21 @@ export function createSseBranch(root: Ref<unknown>, deps: SseDeps): StreamOpener
       const [missed, output] = await Promise.all([deps.events.forAggregate(id, { afterEventId: lastEventId }), deps.output.after(id, lastEventId)]);
       const shown = missed.filter((e) => !STREAM_HIDDEN_EVENTS.has(e.event_type));
       const frames = [...shown.map(withResult), ...output.map(toOutputFrame)].sort(byEventId);
-      return { frames: [status, ...frames], terminal: isTerminal(record.status) };
+      return { frames: [status, ...frames], terminal: isTerminal(record.status), traceparent: record.traceparent };
     }
     if (!isTerminal(record.status)) {
       // The record could not be finished but the failure was announced: end the stream with it.
       const failed = (await deps.events.forAggregate(id, { eventTypes: ['result_failed'] })).at(-1);
-      if (failed) return { frames: [status, withResult(failed)], terminal: true };
+      if (failed) return { frames: [status, withResult(failed)], terminal: true, traceparent: record.traceparent };
       // A client joining a run gets its output so far (the final result will carry all of it anyway).
       const output = await deps.output.after(id, null);
-      return { frames: [status, ...output.map(toOutputFrame)], terminal: false };
+      return { frames: [status, ...output.map(toOutputFrame)], terminal: false, traceparent: record.traceparent };
     }
     const stored = (await deps.events.forAggregate(id, { eventTypes: ['result_stored'] })).at(-1);
     const final: StreamFrame = stored
       ? withResult(stored)
       : { ...status, event_type: 'result_stored', event_id: '', result };
-    return { frames: [status, final], terminal: true };
+    return { frames: [status, final], terminal: true, traceparent: record.traceparent };
   };
 
   return {

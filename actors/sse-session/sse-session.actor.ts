@@ -5,6 +5,7 @@ import type { StreamFrame } from '../../system/events/stream-frame.js';
 import type { Unsubscribe } from '../../system/ports/fanout-bus.js';
 import type { SseFrame, SseSink } from '../../system/services/types.js';
 import type { LiveFrame, SseSessionMsg } from './messages.js';
+import { contextOf, inSpan, SpanKind } from '../../system/events/trace-context.js';
 import { instrumented } from '../supervision/instrumented.js';
 import { compactIdleActor } from '../supervision/concrete.js';
 
@@ -12,6 +13,8 @@ import { compactIdleActor } from '../supervision/concrete.js';
 export interface Replay {
   frames: StreamFrame[];
   terminal: boolean;
+  /** The execution's trace (its record's): the frame that ends the stream is a span in it. */
+  traceparent?: string | null;
 }
 
 export interface SseSessionProps {
@@ -53,6 +56,8 @@ class SseSession implements FanoutListener<LiveFrame> {
   buffered: LiveFrame[] | null = null;
   /** The id of the last event frame written; frames at or before it are duplicates of the replay. */
   lastSent: string | null = null;
+  /** The execution's trace, from the replay; the closing frame's send is a span in it. */
+  traceparent: string | null = null;
   unsubscribe: Unsubscribe | null = null;
   stopped = false;
   ref!: Ref<SseSessionMsg>;
@@ -66,7 +71,8 @@ class SseSession implements FanoutListener<LiveFrame> {
       return;
     }
     if (this.mode === 'off' || this.isDuplicate(live.frame)) return;
-    this.sink.sendEncoded(live.encoded);
+    if (closes(live.frame)) this.traced(live.frame, () => this.sink.sendEncoded(live.encoded));
+    else this.sink.sendEncoded(live.encoded);
     this.lastSent = live.frame.event_id;
     if (closes(live.frame)) {
       this.mode = 'off';
@@ -102,10 +108,18 @@ class SseSession implements FanoutListener<LiveFrame> {
 
   private write(frame: StreamFrame, live: LiveFrame | null): boolean {
     if (this.isDuplicate(frame)) return false;
-    if (live) this.sink.sendEncoded(live.encoded);
-    else this.sink.send(toSseFrame(frame));
+    const send = () => (live ? this.sink.sendEncoded(live.encoded) : this.sink.send(toSseFrame(frame)));
+    if (closes(frame)) this.traced(frame, send);
+    else send();
     if (frame.event_type !== 'status') this.lastSent = frame.event_id;
     return closes(frame);
+  }
+
+  /** Sends the frame that ends the stream as a span of the execution's trace (when it has one). */
+  private traced(frame: StreamFrame, send: () => void): void {
+    const parent = contextOf(this.traceparent);
+    if (!parent) return send();
+    inSpan(`sse.frame ${frame.event_type}`, { kind: SpanKind.PRODUCER, parent, attributes: { 'execution.id': frame.execution_id, 'sse.event_id': frame.event_id } }, send);
   }
 
   private isDuplicate(frame: StreamFrame): boolean {
@@ -164,7 +178,8 @@ async function start(session: SseSession, props: SseSessionProps): Promise<void>
   try {
     session.unsubscribe = await props.channels.subscribe(props.channel, session);
     if (session.stopped) return void session.unsubscribe();
-    const { frames, terminal } = await props.replay();
+    const { frames, terminal, traceparent } = await props.replay();
+    session.traceparent = traceparent ?? null;
     dispatch(session.ref, { type: 'Replayed', frames, terminal });
   } catch (err) {
     dispatch(session.ref, { type: 'ReplayFailed', message: String(err) });

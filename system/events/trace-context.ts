@@ -1,12 +1,13 @@
 /**
  * The trace context of the work in progress, on OpenTelemetry: one AsyncLocalStorage context manager for the
- * process (installed on first import), W3C `traceparent` to carry a context across a hop (HTTP headers, event-log
- * record headers, the execution record), and helpers to run work as a span. Spans come from the global tracer: the
+ * process (installed on first import), W3C `traceparent` (version 00) to carry a context across a hop (HTTP
+ * headers, event-log record headers, the execution record), and helpers to run work as a span. Spans come from the global tracer: the
  * SDK (system/telemetry/tracing.ts) records the sampled ones; without it, or for unsampled traces, spans are
  * non-recording but still carry trace and span ids, so logs and records keep them.
  */
 import {
   context,
+  isSpanContextValid,
   ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
@@ -14,12 +15,9 @@ import {
   type Attributes,
   type Context,
   type Span,
-  type TextMapGetter,
-  type TextMapSetter,
   type Tracer,
 } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
 
 /** The header name, on HTTP requests and on log records. */
 export const TRACEPARENT = 'traceparent';
@@ -32,12 +30,6 @@ export function tracer(): Tracer {
 // One context manager per process; a second import (another copy of this module) finds it installed.
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 
-const propagator = new W3CTraceContextPropagator();
-const getter: TextMapGetter<Record<string, string | undefined>> = {
-  get: (carrier, key) => carrier[key],
-  keys: (carrier) => Object.keys(carrier),
-};
-const setter: TextMapSetter<Record<string, string>> = { set: (carrier, key, value) => void (carrier[key] = value) };
 
 const FORMAT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
@@ -48,20 +40,23 @@ export function parseTraceparent(value: string | undefined): string | null {
   return m[0];
 }
 
-/** The context whose (remote) parent span `traceparent` names; null when it is absent or not valid. */
+/**
+ * The context whose (remote) parent span `traceparent` names; null when it is absent or not valid. Built directly
+ * rather than through the W3C propagator (which also reads `tracestate`, never carried here): it runs several times
+ * per execution step.
+ */
 export function contextOf(traceparent: string | null | undefined): Context | null {
   const valid = parseTraceparent(traceparent ?? undefined);
   if (valid === null) return null;
-  const ctx = propagator.extract(ROOT_CONTEXT, { [TRACEPARENT]: valid }, getter);
-  return trace.getSpanContext(ctx) ? ctx : null;
+  const spanContext = { traceId: valid.slice(3, 35), spanId: valid.slice(36, 52), traceFlags: Number.parseInt(valid.slice(53), 16) & 1, isRemote: true };
+  return trace.setSpanContext(ROOT_CONTEXT, spanContext);
 }
 
 /** The traceparent naming the span of `ctx` (default: the active context), or undefined when it has none. */
 export function traceparentOf(ctx: Context = context.active()): string | undefined {
-  if (!trace.getSpanContext(ctx)) return undefined;
-  const carrier: Record<string, string> = {};
-  propagator.inject(ctx, carrier, setter);
-  return carrier[TRACEPARENT];
+  const span = trace.getSpanContext(ctx);
+  if (!span || !isSpanContextValid(span)) return undefined;
+  return `00-${span.traceId}-${span.spanId}-0${span.traceFlags & 1}`;
 }
 
 /** The context of the work in progress as a traceparent, or undefined outside any trace. */
