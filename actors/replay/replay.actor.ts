@@ -118,10 +118,11 @@ export function spawnReplayRunner(parent: Ref<unknown>, sessionId: string, deps:
     const filter = replayEventFilter(config.filter);
     if (cursor) {
       const ids = config.filter.event_ids;
-      filter['event_id'] = ids?.length ? { $in: ids.filter((id) => id > cursor) } : { $gt: cursor };
+      filter['id'] = ids?.length ? { $in: ids.filter((id) => id > cursor) } : { $gt: cursor };
     }
     const limit = Math.min(Math.max(config.batch_size, 500), left);
-    const page = await deps.events.find(filter, { sort: { event_id: 1 }, limit });
+    // Pages in event-id (time) order by the primary key (an event's document id is its event id).
+    const page = await deps.events.find(filter, { sort: { id: 1 }, limit });
     s.buffer = page;
     if (page.length < limit || page.length === left) s.exhausted = true;
   };

@@ -93,6 +93,25 @@ describe('embedded event log', () => {
     await expect(log.append('t', 'k', 'late')).rejects.toThrow(/closed/);
   });
 
+  it('writes the appends of one turn together, in call order, with offsets that continue those of other connections', async () => {
+    const a = open();
+    const b = open();
+    await a.append('t', 'k', 'first');
+    // Bursts from two connections to the same file, interleaved: each burst is one transaction.
+    await Promise.all([
+      ...Array.from({ length: 300 }, (_, i) => a.append('t', 'k', `a${i}`)),
+      ...Array.from({ length: 300 }, (_, i) => b.append('t', 'k', `b${i}`)),
+    ]);
+    const seen: LogRecord[] = [];
+    await open().consume({ group: 'g', topics: ['t'] }, async (r) => void seen.push(r));
+    await waitFor(() => seen.length === 601, { timeoutMs: 5_000 });
+    expect(seen.map((r) => r.offset)).toEqual(Array.from({ length: 601 }, (_, i) => i));
+    const values = seen.map((r) => r.value);
+    expect(values[0]).toBe('first');
+    expect(values.filter((v) => v.startsWith('a'))).toEqual(Array.from({ length: 300 }, (_, i) => `a${i}`));
+    expect(values.filter((v) => v.startsWith('b'))).toEqual(Array.from({ length: 300 }, (_, i) => `b${i}`));
+  });
+
   it('picks up records appended through another connection to the same file', async () => {
     const reader = open({ pollMs: 50 });
     const writer = open();

@@ -8,7 +8,7 @@ import { partitionOf } from '../domain/partition.js';
 import { checkRecord, checkTopic, type Consumer, type ConsumerLag, type ConsumerOptions, type EventLog, type RecordHandler } from '../ports/event-log.js';
 import { checkRetry, DEFAULT_RETRY, startMember, type MemberContext, type RetryPolicy } from './log-consumer.js';
 import { messagingMetrics } from '../telemetry/instruments.js';
-import { LogTables } from './log-tables.js';
+import { LogTables, type NewRecord } from './log-tables.js';
 import { releaseDatabase, retainDatabase, type SqliteDb } from './sqlite.js';
 import { partitionKey, Wakeup } from './wakeup.js';
 
@@ -56,6 +56,8 @@ export function createSqliteEventLog(db: SqliteDb, options: SqliteEventLogOption
     onError: options.onError ?? ((error) => console.error('event log consumer fault:', error)),
   };
 
+  const commits = groupCommit(db, tables);
+
   const ensureOpen = (): void => {
     if (closed) throw new Error('event log is closed');
   };
@@ -67,8 +69,8 @@ export function createSqliteEventLog(db: SqliteDb, options: SqliteEventLogOption
       checkTopic(topic);
       checkRecord(key, value, headers);
       const partition = partitionOf(key, partitions);
-      // An autocommit insert: once it returns, the record is in the WAL and survives a killed process.
-      tables.append({ topic, partition, key, value, headers });
+      // Once this resolves the record is in the WAL and survives a killed process (see groupCommit).
+      await commits.add({ topic, partition, key, value, headers });
       context.appended(topic, partition);
       messagingMetrics.sent('embedded', topic);
     },
@@ -128,3 +130,32 @@ export function createSqliteEventLog(db: SqliteDb, options: SqliteEventLogOption
 }
 
 
+
+/**
+ * Group commit: the appends made in one turn of the event loop are inserted in one transaction, in call order, so a
+ * burst of appends (a replay's batch, a transition's events) costs one WAL write instead of one per record. Each
+ * append resolves once its transaction committed; a failed transaction rejects every append in it.
+ */
+function groupCommit(db: SqliteDb, tables: LogTables): { add(record: NewRecord): Promise<void> } {
+  let pending: Array<{ record: NewRecord; resolve: () => void; reject: (e: unknown) => void }> = [];
+  const insertAll = db.transaction((records: NewRecord[]) => tables.appendMany(records));
+  const flush = () => {
+    const batch = pending;
+    pending = [];
+    try {
+      if (batch.length === 1) tables.append(batch[0]!.record);
+      else insertAll.immediate(batch.map((b) => b.record));
+    } catch (error) {
+      for (const b of batch) b.reject(error);
+      return;
+    }
+    for (const b of batch) b.resolve();
+  };
+  return {
+    add: (record) =>
+      new Promise<void>((resolve, reject) => {
+        if (pending.length === 0) queueMicrotask(flush);
+        pending.push({ record, resolve, reject });
+      }),
+  };
+}

@@ -44,6 +44,8 @@ export interface NewRecord {
 /** Typed access to the event log's tables. */
 export class LogTables {
   private readonly insert;
+  private readonly nextOffset;
+  private readonly insertAt;
   private readonly select;
   private readonly committedStmt;
   private readonly commitStmt;
@@ -62,6 +64,12 @@ export class LogTables {
         (SELECT coalesce(max("offset") + 1, 0) FROM log_records WHERE topic = @topic AND "partition" = @partition),
         @key, @value, @headers, @appendedAt)
       RETURNING "offset" AS offset`);
+    this.nextOffset = db.prepare(
+      `SELECT coalesce(max("offset") + 1, 0) AS offset FROM log_records WHERE topic = ? AND "partition" = ?`,
+    );
+    this.insertAt = db.prepare(`
+      INSERT INTO log_records (topic, "partition", "offset", key, value, headers, appended_at)
+      VALUES (@topic, @partition, @offset, @key, @value, @headers, @appendedAt)`);
     this.select = db.prepare(`
       SELECT "offset" AS offset, key, value, headers FROM log_records
       WHERE topic = ? AND "partition" = ? AND "offset" >= ? ORDER BY "offset" LIMIT ?`);
@@ -84,6 +92,21 @@ export class LogTables {
       if (row.partition < lags.length) lags[row.partition] = Math.max(0, row.lag);
     }
     return lags;
+  }
+
+  /**
+   * Appends records in call order; the caller holds a write transaction (nobody else appends in between). Each
+   * partition's next offset is looked up once, not per record.
+   */
+  appendMany(records: NewRecord[]): void {
+    const next = new Map<string, number>();
+    const appendedAt = Date.now();
+    for (const r of records) {
+      const slot = `${r.partition}\u0000${r.topic}`;
+      const offset = next.get(slot) ?? appendedRow.parse(this.nextOffset.get(r.topic, r.partition)).offset;
+      this.insertAt.run({ ...r, offset, headers: JSON.stringify(r.headers), appendedAt });
+      next.set(slot, offset + 1);
+    }
   }
 
   /** Appends one record in its own transaction and returns its offset. */

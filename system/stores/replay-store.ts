@@ -4,7 +4,8 @@ import { ReplaySessionSchema, type ReplayFilter, type ReplaySession, type Replay
 /** The store filter over events (collection `events`) for a replay filter. */
 export function replayEventFilter(f: ReplayFilter): Filter {
   const filter: Filter = {};
-  if (f.event_ids?.length) filter['event_id'] = { $in: f.event_ids };
+  // An event's document id is its event id: conditions and order on `id` use the store's primary key.
+  if (f.event_ids?.length) filter['id'] = { $in: f.event_ids };
   if (f.execution_id) filter['execution_id'] = f.execution_id;
   if (f.aggregate_id) filter['aggregate_id'] = f.aggregate_id;
   const excluded = new Set(f.exclude_event_types ?? []);

@@ -236,7 +236,7 @@ export function createReplayService(deps: ReplayServiceDeps): ReplayService {
       if (total === 0) throw errors.notFound('Events matching the replay filter');
       const replayId = `replay-${uuidv4().replace(/-/g, '')}`;
       if (req.dry_run) {
-        const preview = await deps.events.find(storeFilter, { sort: { event_id: 1 }, limit: ADMIN_REPLAY_PREVIEW });
+        const preview = await deps.events.find(storeFilter, { sort: { id: 1 }, limit: ADMIN_REPLAY_PREVIEW });
         return {
           dry_run: true,
           total_events: total,
