@@ -179,8 +179,9 @@ export function spawnSaga(
         // Continuing a run (restart, failover): its deadline still holds; already past, it ends now.
         const deadline = reattach ? await journal.storedDeadline() : null;
         started = reattach ? record.sandbox : null;
+        disarm();
+        deadlineAt = deadline;
         if (deadline !== null) {
-          deadlineAt = deadline;
           if (Date.parse(deadline) <= Date.now()) return timeOut(record, null, cancel);
           arm(self, deadline);
         }
