@@ -179,6 +179,17 @@ describe('sagas', () => {
     await page.getByRole('button', { name: 'Filter' }).click();
     await page.waitForFunction(() => document.querySelectorAll('[data-testid=saga-row]').length === 1);
     expect(await row.getByTestId('saga-cancel').count()).toBe(0);
+
+    // The saga links to its execution's events and actors.
+    await detail.getByRole('link', { name: 'events' }).click();
+    await page.waitForURL(/\/admin\/events\?aggregate_id=/);
+    await page.getByTestId('event-row').filter({ hasText: 'execution_cancelled' }).waitFor();
+    expect(await page.getByTestId('event-row').evaluateAll((rows, eid) => rows.every((r) => r.querySelector('code')?.textContent === eid), id)).toBe(true);
+    await page.goBack();
+    await page.locator(`[data-testid=saga-row][data-saga-id="${id}"]`).getByRole('button').first().click();
+    await page.getByTestId('saga-detail').getByRole('link', { name: 'actors' }).click();
+    await page.getByTestId('execution-actors').getByText('cancelled').first().waitFor();
+    expect(await page.getByLabel('Execution id').inputValue()).toBe(id);
   });
 });
 

@@ -194,13 +194,13 @@ describe('user journey', () => {
   it('saves a webhook subscription from the notifications page', async () => {
     const webhook = page.getByTestId('subscription-webhook');
     await webhook.getByLabel('Enabled').check();
-    await webhook.getByLabel('Webhook URL').fill('https://hooks.example/integr8s');
+    await webhook.getByLabel('Webhook URL').fill('http://127.0.0.1:9/integr8s-hook');
     await webhook.getByLabel('urgent').uncheck();
     await webhook.getByRole('button', { name: 'Save' }).click();
     await page.getByText('Saved webhook subscription').waitFor();
     const subs = await page.evaluate(async () => (await fetch('/api/v1/notifications/subscriptions')).json());
     const saved = subs.subscriptions.find((x: { channel: string }) => x.channel === 'webhook');
-    expect(saved).toMatchObject({ enabled: true, webhook_url: 'https://hooks.example/integr8s' });
+    expect(saved).toMatchObject({ enabled: true, webhook_url: 'http://127.0.0.1:9/integr8s-hook' });
     expect(saved.severities).not.toContain('urgent');
   });
 
