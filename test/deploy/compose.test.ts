@@ -47,6 +47,11 @@ describe('docker-compose.yml', () => {
       for (const e of pipeline.exporters) expect(collector.exporters).toHaveProperty(e);
     }
     for (const e of collector.service.extensions) expect(collector.extensions).toHaveProperty(e);
+    // Traces the nodes push over OTLP reach Jaeger: an OTLP receiver in, an exporter to the jaeger service out.
+    const traces = collector.service.pipelines['traces']!;
+    expect(traces.receivers).toContain('otlp');
+    const toJaeger = traces.exporters.map((e) => (collector.exporters as Record<string, { endpoint?: string }>)[e]?.endpoint ?? '');
+    expect(toJaeger.some((endpoint) => endpoint.split(':')[0] === 'jaeger')).toBe(true);
     const prometheus = parse(readFileSync(join(ROOT, 'deploy/observability/prometheus.yml'), 'utf8')) as {
       scrape_configs: Array<{ static_configs: Array<{ targets: string[] }> }>;
     };
