@@ -270,6 +270,34 @@ describe('layout', () => {
   });
 });
 
+describe('accessibility', () => {
+  it('gives every control on every page an accessible name', async () => {
+    const pages = ['/editor', '/history', '/notifications', '/settings', '/admin/users', '/admin/settings', '/admin/executions', '/admin/events', '/admin/sagas', '/admin/dead-letters', '/admin/cluster'];
+    const unnamed: string[] = [];
+    for (const path of pages) {
+      await page.goto(path);
+      await page.waitForLoadState('networkidle');
+      // Open the details so their controls are on the page too.
+      if (path === '/admin/events') await page.getByTestId('event-row').first().getByRole('button').click();
+      if (path === '/admin/dead-letters') await page.getByTestId('dlq-row').first().getByRole('button').first().click().catch(() => {});
+      await page.waitForTimeout(300);
+      const found = await page.evaluate(() => {
+        const bad: string[] = [];
+        for (const el of document.querySelectorAll<HTMLElement>('main input, main select, main textarea, main button, main a[href], header button, nav button')) {
+          if (el.closest('[hidden]') || (el as HTMLInputElement).type === 'hidden' || el.getClientRects().length === 0) continue;
+          const labelled = (el as HTMLInputElement).labels?.length || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby') || el.getAttribute('title');
+          const text = (el.textContent ?? '').trim();
+          const isTextual = el.tagName === 'BUTTON' || el.tagName === 'A';
+          if (!labelled && !(isTextual && text)) bad.push(`${el.tagName.toLowerCase()}${el.getAttribute('data-testid') ? `[${el.getAttribute('data-testid')}]` : ''} ${el.outerHTML.slice(0, 80)}`);
+        }
+        return bad;
+      });
+      unnamed.push(...found.map((f) => `${path}: ${f}`));
+    }
+    expect(unnamed).toEqual([]);
+  });
+});
+
 describe('access', () => {
   it('refuses a non-admin, in the app and on the server', async () => {
     const created = await h.node.api('/admin/users/', { method: 'POST', json: { username: 'dave', email: 'dave@example.com', password: 'dave-password-1' } });
