@@ -56,7 +56,7 @@ async function replayTo(target: 'kafka' | 'file', executionId: string): Promise<
   return waitFor(async () => {
     const s = (await t.api(`/replay/sessions/${id}`)).body;
     return s.status === 'completed' ? s : null;
-  }, { timeoutMs: 15_000, message: 'replay completed' });
+  }, { timeoutMs: 30_000, message: 'replay completed' });
 }
 
 describe('replay on a real node', () => {
@@ -74,7 +74,7 @@ describe('replay on a real node', () => {
     try {
       const session = await replayTo('kafka', id);
       expect(session).toMatchObject({ total_events: eventList.length, replayed_events: eventList.length, failed_events: 0 });
-      await waitFor(() => projector.stats.applied === eventList.length, { timeoutMs: 10_000, message: 'every replayed event applied' });
+      await waitFor(() => projector.stats.applied === eventList.length, { timeoutMs: 30_000, message: 'every replayed event applied' });
       const rebuilt = (await new ExecutionStore(freshStore).get(id))!;
       expect(state(rebuilt)).toEqual(state(original));
 
@@ -87,7 +87,7 @@ describe('replay on a real node', () => {
 
       // A second replay: every event is already applied and ignored.
       await replayTo('kafka', id);
-      await waitFor(() => projector.stats.ignored === eventList.length, { timeoutMs: 10_000, message: 'the second replay ignored' });
+      await waitFor(() => projector.stats.ignored === eventList.length, { timeoutMs: 30_000, message: 'the second replay ignored' });
       expect(projector.stats.applied).toBe(eventList.length);
       expect(state((await new ExecutionStore(freshStore).get(id))!)).toEqual(state(original));
     } finally {
@@ -99,5 +99,12 @@ describe('replay on a real node', () => {
     expect(file.file_path).toBe(`${t.dir.path}/replays/replay-${file.session_id}.jsonl`);
     const lines = (await readFile(file.file_path, 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l));
     expect(lines.map((l) => l.event_id)).toEqual(eventList.map((e: any) => e.event_id));
+
+    // The node's metrics count what its runners replayed and the sessions by status.
+    const metrics = await (await fetch(`${t.base.replace('/api/v1', '')}/metrics`)).text();
+    const value = (line: RegExp) => Number(metrics.split('\n').find((l) => line.test(l))?.split(' ').at(-1));
+    expect(value(/^replay_events_replayed(_total)?(\{[^}]*\})? /)).toBe(3 * eventList.length);
+    expect(value(/^replay_sessions\{[^}]*status="completed"/)).toBe(3);
+    expect(value(/^replay_events_failed(_total)?(\{[^}]*\})? /)).toBe(0);
   });
 });
