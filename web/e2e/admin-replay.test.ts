@@ -35,7 +35,10 @@ describe('replay', () => {
     await page.goto(`/admin/events?aggregate_id=${finished}`);
     const stored = await eventsOf(finished);
     await page.getByTestId('event-row').first().waitFor();
-    await page.getByTestId('replay-aggregate').fill(finished);
+    // The event detail hands its aggregate to the replay form.
+    await page.getByTestId('event-row').first().getByRole('button').click();
+    await page.getByTestId('event-detail').getByRole('button', { name: 'Replay this aggregate…' }).click();
+    expect(await page.getByTestId('replay-aggregate').inputValue()).toBe(finished);
     await page.getByTestId('replay-preview').click();
     const preview = page.getByTestId('replay-preview-result');
     await preview.getByTestId('replay-preview-total').filter({ hasText: String(stored.length) }).waitFor();

@@ -9,6 +9,8 @@ import type { Page } from 'playwright-core';
 import { TEST_ADMIN } from '../../test/support/session.js';
 import { createSqliteEventLog } from '../../system/embedded/event-log.js';
 import { openDataDir } from '../../system/embedded/sqlite.js';
+import type { TestNode } from '../../test/support/node-harness.js';
+import { waitFor } from '../../test/support/wait.js';
 import { setEditorText, startBrowserHarness } from '../e2e/browser.js';
 
 const OUT = resolve(process.argv[2] ?? 'web-screenshots');
@@ -48,6 +50,7 @@ async function main(): Promise<void> {
     await page.getByTestId('run').click();
     await page.getByTestId('result-summary').waitFor({ timeout: 30_000 });
     await makeDeadLetter(h.node.dir.path);
+    await replayOneRun(h.node);
 
     for (const theme of ['light', 'dark'] as const) {
       await h.node.api('/user/settings/theme', { method: 'PUT', json: { theme } });
@@ -69,6 +72,16 @@ async function main(): Promise<void> {
   } finally {
     await h.stop();
   }
+}
+
+/** Runs a script and replays its events, so the events page lists a finished replay session. */
+async function replayOneRun(node: TestNode): Promise<void> {
+  const id = await node.submit('print("replayed")');
+  await node.stream(id);
+  await waitFor(async () => (await node.api('/admin/events/replay', { method: 'POST', json: { aggregate_id: id, dry_run: false } })).status === 200, {
+    intervalMs: 200,
+    message: 'a replay of the run',
+  });
 }
 
 /** A command no consumer can parse, appended through a second connection to the node's file: it becomes a dead letter. */
