@@ -250,7 +250,11 @@ export function spawnReplayRunner(parent: Ref<unknown>, sessionId: string, deps:
     replayActorName(sessionId),
     {
       initialState: { status: 'idle' } as State,
-      afterStop: () => stopTimers(),
+      afterStop: (state: State) => {
+        stopTimers();
+        // Stopped with the node: the session keeps status running until its lease runs out (then: stalled).
+        if (state.status === 'running') void state.sink.close().catch(() => undefined);
+      },
       onCrash: (async (_msg: unknown, err: Error | undefined, ctx: { path: { toString(): string }; reset: symbol; stop: symbol; self: Ref<ReplayMsg> }) => {
         // A fault (the store or the target down): start over from the stored cursor after a backoff; past the budget
         // the run stops and its lease runs out, so the session shows as stalled and any node can resume it.

@@ -44,6 +44,8 @@ export const ReplayFilterSchema = z.object({
   end_time: ReplayInstant.nullish(),
   user_id: Text.nullish(),
   service_name: Text.nullish(),
+  /** The `metadata.correlation_id` events were stamped with. */
+  correlation_id: Text.nullish(),
 });
 export type ReplayFilter = z.output<typeof ReplayFilterSchema>;
 
@@ -128,7 +130,8 @@ export function isEmptyFilter(f: ReplayFilter): boolean {
     f.start_time ||
     f.end_time ||
     f.user_id ||
-    f.service_name
+    f.service_name ||
+    f.correlation_id
   );
 }
 

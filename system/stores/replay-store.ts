@@ -14,6 +14,7 @@ export function replayEventFilter(f: ReplayFilter): Filter {
   if (f.start_time || f.end_time) filter['timestamp'] = { ...(f.start_time ? { $gte: f.start_time } : {}), ...(f.end_time ? { $lte: f.end_time } : {}) };
   if (f.user_id) filter['metadata.user_id'] = f.user_id;
   if (f.service_name) filter['metadata.service_name'] = f.service_name;
+  if (f.correlation_id) filter['metadata.correlation_id'] = f.correlation_id;
   return filter;
 }
 

@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createMongoDocumentStore } from '../../../bridges/mongo/document-store.js';
 import { closeAdminClient, dropDatabase, freshDatabase } from '../../../bridges/mongo/mongo.fixture.js';
 import { mongoUrl } from '../../../test/support/infra.js';
-import { parseEvent, type DomainEvent } from '../../domain/events.js';
+import { parseEvent, stampEvent, type DomainEvent } from '../../domain/events.js';
 import { REPLAY_HEADER, ReplayConfigSchema, type ReplayConfig } from '../../domain/replay.js';
 import { createSqliteDocumentStore } from '../../embedded/document-store.js';
 import { createSqliteEventLog } from '../../embedded/event-log.js';
@@ -265,6 +265,9 @@ describe.each(Object.keys(STORES) as Array<keyof typeof STORES>)('replay session
       expect(preview.events_preview!.map((e) => e.event_id)).toEqual(events.map((e) => e.event_id));
       expect(await replaySessions(store).list(null, 10)).toEqual([]);
       await expect(a().adminReplay({ dry_run: true }, 'root')).rejects.toMatchObject({ kind: 'ValidationError' });
+      const correlated = stampEvent('execution_cancel_requested', 'exec-9', { execution_id: 'exec-9', reason: 'r' }, { user_id: 'fred', correlation_id: 'corr-1' });
+      await storeEvents(store, [correlated]);
+      expect((await a().adminReplay({ correlation_id: 'corr-1', dry_run: true }, 'root')).events_preview!.map((e) => e.event_id)).toEqual([correlated.event_id]);
       await expect(a().adminReplay({ aggregate_id: 'nothing', dry_run: false }, 'root')).rejects.toMatchObject({ kind: 'NotFound' });
 
       const started = await a().adminReplay({ event_ids: [events[1]!.event_id, events[3]!.event_id], target_service: 'projector', dry_run: false }, 'root');

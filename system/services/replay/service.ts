@@ -29,6 +29,7 @@ export interface ReplayResponse {
 export interface AdminReplayRequest {
   event_ids?: string[] | null | undefined;
   aggregate_id?: string | null | undefined;
+  correlation_id?: string | null | undefined;
   start_time?: string | null | undefined;
   end_time?: string | null | undefined;
   target_service?: string | null | undefined;
@@ -227,10 +228,11 @@ export function createReplayService(deps: ReplayServiceDeps): ReplayService {
       const filter: ReplayFilter = {
         ...(req.event_ids?.length ? { event_ids: req.event_ids } : {}),
         ...(req.aggregate_id ? { aggregate_id: req.aggregate_id } : {}),
+        ...(req.correlation_id ? { correlation_id: req.correlation_id } : {}),
         ...(req.start_time ? { start_time: req.start_time } : {}),
         ...(req.end_time ? { end_time: req.end_time } : {}),
       };
-      if (isEmptyFilter(filter)) throw errors.validation([{ field: 'body', message: 'name at least one of event_ids, aggregate_id, start_time, end_time' }]);
+      if (isEmptyFilter(filter)) throw errors.validation([{ field: 'body', message: 'name at least one of event_ids, aggregate_id, correlation_id, start_time, end_time' }]);
       const storeFilter = replayEventFilter(filter);
       const total = await deps.events.count(storeFilter);
       if (total === 0) throw errors.notFound('Events matching the replay filter');
