@@ -63,6 +63,23 @@ describe('runs from the editor', () => {
     expect(await outputText(page)).toBe('by keyboard');
   });
 
+  it('shows the resource usage the sandbox measured and says when the output was cut at its limit', async () => {
+    await page.getByTestId('language').selectOption('python');
+    // More than the platform's 1 MiB output limit (SANDBOX_OUTPUT_KB), and some work for the CPU figure.
+    await setEditorText(page, 'import sys\nsum(i * i for i in range(2_000_000))\nsys.stdout.write(("y" * 999 + "\\n") * 1200)');
+    await page.getByTestId('run').click();
+    await page.getByTestId('result-summary').waitFor({ timeout: 30_000 });
+    await page.getByTestId('truncated').waitFor();
+    const latest = await page.evaluate(async () => (await (await fetch('/api/v1/user/executions?limit=1')).json()).executions[0]);
+    expect(latest.stdout_truncated).toBe(true);
+    const usage = latest.resource_usage;
+    expect(await page.getByTestId('usage-cpu').textContent()).toBe(`${Math.round((usage.cpu_time_jiffies / usage.clk_tck_hertz) * 1000)} ms`);
+    expect(await page.getByTestId('usage-memory').textContent()).toBe(`${(usage.peak_memory_kb / 1024).toFixed(1)} MiB`);
+    expect(await page.getByTestId('usage-wall').textContent()).toBe(`${usage.execution_time_wall_seconds.toFixed(3)} s`);
+    expect(usage.cpu_time_jiffies).toBeGreaterThan(0);
+    expect(usage.peak_memory_kb).toBeGreaterThan(0);
+  });
+
   it('uploads a file (language from its extension) and downloads the script with the right extension', async () => {
     await page.getByTestId('upload').setInputFiles({ name: 'greet.rb', mimeType: 'text/plain', buffer: Buffer.from('puts "from a file"\n') });
     await page.waitForFunction(() => (document.querySelector('[data-testid=language]') as HTMLSelectElement).value === 'ruby');
