@@ -163,6 +163,8 @@ describe('sagas', () => {
     await row.getByRole('button').first().click();
     const detail = page.getByTestId('saga-detail');
     expect(await detail.getByTestId('saga-completed-steps').textContent()).toBe('admit → start_sandbox');
+    // The sandbox started, so the saga has a deadline for its outcome.
+    expect(await detail.getByTestId('saga-deadline').textContent()).not.toBe('—');
 
     await row.getByTestId('saga-cancel').click();
     await row.getByTestId('saga-cancel-confirm').click();

@@ -5,6 +5,10 @@
  */
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { stampEvent } from '../../system/domain/events.js';
+import { createSqliteDocumentStore } from '../../system/embedded/document-store.js';
+import { openDataDir } from '../../system/embedded/sqlite.js';
+import { EventStore } from '../../system/stores/event-store.js';
 import { eventsOf as eventsIn, runAndStore, signInAsAdmin } from './admin-support.js';
 import { screenshotOnFailure, startBrowserHarness, type BrowserHarness } from './browser.js';
 
@@ -54,6 +58,24 @@ describe('replay', () => {
     expect(await progress.getByRole('progressbar').getAttribute('aria-valuenow')).toBe('100');
     // The session is listed as completed.
     await page.getByTestId('replay-session-row').filter({ hasText: 'completed' }).first().waitFor();
+  });
+
+  it('previews the events of one correlation id', async () => {
+    // Three events of one request, written to the node's store through a second connection, as another process would.
+    const store = createSqliteDocumentStore(openDataDir(h.node.dir.path));
+    try {
+      const events = new EventStore(store);
+      for (const id of ['corr-a', 'corr-b', 'corr-c']) {
+        await events.append(stampEvent('execution_cancel_requested', id, { execution_id: id, reason: 'correlated' }, { user_id: null, correlation_id: 'request-5150' }));
+      }
+    } finally {
+      await store.close();
+    }
+    await page.goto('/admin/events');
+    await page.getByTestId('replay-correlation').fill('request-5150');
+    await page.getByTestId('replay-preview').click();
+    await page.getByTestId('replay-preview-total').filter({ hasText: /^3$/ }).waitFor();
+    expect((await page.getByTestId('replay-preview-row').locator('td:nth-child(3) code').allTextContents()).sort()).toEqual(['corr-a', 'corr-b', 'corr-c']);
   });
 
   it('replays the events selected in the list', async () => {

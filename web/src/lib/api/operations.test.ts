@@ -47,6 +47,7 @@ describe('event store calls', () => {
     expect(Object.keys(last().body as object).sort()).toEqual(['aggregate_id', 'dry_run']);
     expect(res.total_events).toBe(2);
     expect(compactReplay({ dry_run: false, event_ids: ['x'], end_time: '2026-01-01T00:00:00Z' })).toEqual({ dry_run: false, event_ids: ['x'], end_time: '2026-01-01T00:00:00Z' });
+    expect(compactReplay({ dry_run: true, correlation_id: ' req-1 ', aggregate_id: '' })).toEqual({ dry_run: true, correlation_id: 'req-1' });
   });
 });
 

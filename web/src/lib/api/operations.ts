@@ -61,7 +61,7 @@ export const adminEvents = {
 export function compactReplay(body: EventReplayRequest): EventReplayRequest {
   const out: EventReplayRequest = { dry_run: body.dry_run };
   if (body.event_ids?.length) out.event_ids = body.event_ids;
-  for (const key of ['aggregate_id', 'start_time', 'end_time', 'target_service'] as const) {
+  for (const key of ['aggregate_id', 'correlation_id', 'start_time', 'end_time', 'target_service'] as const) {
     const v = body[key]?.trim();
     if (v) out[key] = v;
   }

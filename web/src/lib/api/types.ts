@@ -367,6 +367,8 @@ export interface EventStats {
 export interface EventReplayRequest {
   event_ids?: string[];
   aggregate_id?: string;
+  /** Events whose metadata carries this correlation id (one request's events). */
+  correlation_id?: string;
   start_time?: string;
   end_time?: string;
   target_service?: string;
@@ -420,6 +422,8 @@ export interface Saga {
   created_at: string;
   updated_at: string;
   completed_at: string | null;
+  /** When the saga stops waiting for the sandbox's outcome (start + wall limit + grace); null before a start. */
+  deadline_at?: string | null;
   retry_count: number;
 }
 
