@@ -404,6 +404,9 @@ export interface ReplaySession {
   /** The node running it, and whether its lease ran out without another node taking over yet. */
   owner_node?: string | null;
   stalled?: boolean;
+  /** In the sessions list: what kind of replay and where it sends the events; how long it ran. */
+  config?: { replay_type: string; target: string };
+  duration_seconds?: number | null;
 }
 
 export const SAGA_STATES = ['created', 'running', 'compensating', 'completed', 'failed', 'timeout', 'cancelled'] as const;
