@@ -4,13 +4,15 @@
  * 1. idle cost: N streams (SSE_STREAMS, default 20 000, capped by the open-files limit) on one running execution
  *    that waits for its standard input; the server's RSS and V8 heap before and after, per stream.
  * 2. one message to all N: a line written to the program's stdin comes back as one execution_output frame on every
- *    stream; delivery latency (receipt minus the frame's server timestamp) p50/p99 and frames lost.
+ *    stream; delivery latency (receipt minus the frame's server timestamp) p50/p99 and frames lost. Then the end of
+ *    its input: the program exits, and the time until its terminal frame closed all N streams.
  * 3. sustained: SSE_RATE messages/s (default 100) for SSE_SECONDS (default 10) to SSE_SUSTAINED_STREAMS streams
  *    (default 1 000): ⌈rate/10⌉ programs each printing a line every 100 ms (the output batcher flushes 50 ms
  *    after a first byte, so each line is one frame), the streams spread over them; latency, loss, and the server's
  *    CPU per 1 000 frames delivered.
- * 4. side by side: the idle streams and the one-message fan-out against a plain node:http SSE server
- *    (bench/plain-sse-server.ts), as ratios.
+ * 4. side by side: the idle streams and the one-message fan-out against servers that do nothing else
+ *    (bench/plain-sse-server.ts): bare uWebSockets.js (the floor of this machine and this client) and node:http.
+ * The streams are read by SSE_READER_THREADS client threads (default 2, bench/sse-readers.ts).
  * Figures are printed, not asserted.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -21,7 +23,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { embeddedEnv } from '../test/support/infra.js';
 import { bypassRateLimits, login, sessionApi, TEST_ADMIN } from '../test/support/session.js';
-import { openRawSse, type RawSse } from '../test/support/raw-sse.js';
+import { SseReaderPool, type StreamTally } from './sse-readers.js';
 
 const PORT = Number(process.env['BENCH_PORT'] ?? 18_090);
 const base = `http://127.0.0.1:${PORT}/api/v1`;
@@ -30,6 +32,8 @@ const RATE = Number(process.env['SSE_RATE'] ?? 100);
 const SECONDS = Number(process.env['SSE_SECONDS'] ?? 10);
 const SUSTAINED = Number(process.env['SSE_SUSTAINED_STREAMS'] ?? 1_000);
 const LINE_GAP_MS = 100;
+/** Client threads reading the streams (the node under test has the machine's other core to share). */
+const READERS = Number(process.env['SSE_READER_THREADS'] ?? 2);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 const pct = (xs: number[], p: number): number => {
@@ -72,58 +76,29 @@ async function settledMemory(pid: number): Promise<{ heap: number; rss: number }
   return { heap, rss: procStat(pid).rssBytes };
 }
 
-interface StreamTally {
-  frames: Map<string, number>;
-  latencies: number[];
-  ended: boolean;
-}
-
-/** Opens `count` streams on the execution, at most 256 connecting at once; resolves when all are open. */
-async function openStreams(id: string, count: number, headers: Record<string, string>, tallies: StreamTally[], latencies: number[] | null): Promise<RawSse[]> {
-  const streams: RawSse[] = [];
-  let failures = 0;
-  for (let i = 0; i < count; i += 256) {
-    const batch = Math.min(256, count - i);
-    await Promise.all(
-      Array.from({ length: batch }, () =>
-        new Promise<void>((resolve) => {
-          const tally: StreamTally = { frames: new Map(), latencies: [], ended: false };
-          tallies.push(tally);
-          streams.push(
-            openRawSse({
-              port: PORT,
-              path: `/api/v1/events/executions/${id}`,
-              headers,
-              onOpen: (status) => {
-                if (status !== 200) failures++;
-              },
-              onFrame: (f) => {
-                const frame = JSON.parse(f.data) as { event_type: string; timestamp: string; event_id: string };
-                if (frame.event_type === 'status') return resolve();
-                tally.frames.set(frame.event_id, f.receivedAt);
-                if (frame.event_type === 'execution_output') (latencies ?? tally.latencies).push(f.receivedAt - Date.parse(frame.timestamp));
-              },
-              onClose: () => {
-                tally.ended = true;
-                resolve();
-              },
-            }),
-          );
-        }),
-      ),
-    );
-  }
-  if (failures) console.log(`  ${failures} streams refused at open`);
-  return streams;
-}
-
-/** Phase 1 and 2 figures of the platform, for the side-by-side with a plain node:http server. */
+/** Phase 1 and 2 figures of the platform, for the side-by-side with the baseline servers. */
 const platform = { heapPerStream: NaN, rssPerStream: NaN, spread: NaN, p99: NaN };
 
-/** The same idle streams and one-message fan-out against bench/plain-sse-server.ts. */
-async function plainServer(n: number): Promise<void> {
+/** Waits until no stream of `group` is open (or the deadline passed). */
+async function untilEnded(pool: SseReaderPool, group: string, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while ((await pool.count(group)).open > 0 && Date.now() < deadline) await sleep(100);
+}
+
+/** Waits until `want` streams of `group` got an output frame (or the deadline passed); what they saw. */
+async function untilDelivered(pool: SseReaderPool, group: string, want: number, ms: number): Promise<StreamTally[]> {
+  const deadline = Date.now() + ms;
+  while ((await pool.count(group)).withOutput < want && Date.now() < deadline) await sleep(100);
+  return pool.collect(group);
+}
+
+/**
+ * The same idle streams and one-message fan-out against bench/plain-sse-server.ts, as `kind`: `node` (node:http)
+ * or `uws` (bare uWebSockets.js: the floor of this machine and this client).
+ */
+async function baselineServer(kind: 'node' | 'uws', n: number, pool: SseReaderPool): Promise<void> {
   const port = PORT + 1;
-  const child = spawn(process.execPath, ['--expose-gc', '--import', './bench/gc-on-signal.mjs', '--import', 'tsx', 'bench/plain-sse-server.ts', String(port)], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, ['--expose-gc', '--import', './bench/gc-on-signal.mjs', '--import', 'tsx', 'bench/plain-sse-server.ts', String(port), kind], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
   process.once('exit', () => child.kill('SIGKILL'));
   const memory = async () => {
     await sleep(2_000);
@@ -132,49 +107,31 @@ async function plainServer(n: number): Promise<void> {
     const m = (await (await fetch(`http://127.0.0.1:${port}/memory`)).json()) as { heapUsed: number };
     return { heap: m.heapUsed, rss: procStat(child.pid!).rssBytes };
   };
+  const group = `baseline-${kind}`;
   try {
     for (let i = 0; !(await fetch(`http://127.0.0.1:${port}/memory`).then((r) => r.ok, () => false)); i++) {
-      if (i > 100) throw new Error('plain server did not start');
+      if (i > 100) throw new Error(`${kind} baseline server did not start`);
       await sleep(100);
     }
-    const latencies: number[] = [];
-    const arrivals: number[] = [];
-    const open = (count: number) => {
-      const opened: Array<Promise<void>> = [];
-      for (let i = 0; i < count; i++) {
-        opened.push(
-          new Promise<void>((resolve) => {
-            openRawSse({
-              port,
-              path: '/stream',
-              onFrame: (f) => {
-                const frame = JSON.parse(f.data) as { event_type: string; timestamp: string };
-                if (frame.event_type === 'status') return resolve();
-                latencies.push(f.receivedAt - Date.parse(frame.timestamp));
-                arrivals.push(f.receivedAt);
-              },
-              onClose: () => resolve(),
-            });
-          }),
-        );
-      }
-      return Promise.all(opened);
-    };
     const warm = Math.min(200, Math.floor(n / 10));
-    for (let i = 0; i < warm; i += 256) await open(Math.min(256, warm - i));
+    await pool.open(port, '/stream', {}, warm, group);
     const before = await memory();
-    for (let i = warm; i < n; i += 256) await open(Math.min(256, n - i));
+    await pool.open(port, '/stream', {}, n - warm, group);
     const after = await memory();
     const heap = (after.heap - before.heap) / (n - warm);
     const rss = (after.rss - before.rss) / (n - warm);
     await fetch(`http://127.0.0.1:${port}/publish`, { method: 'POST' });
-    const deadline = Date.now() + 60_000;
-    while (arrivals.length < n && Date.now() < deadline) await sleep(50);
+    const tallies = await untilDelivered(pool, group, n, 60_000);
+    const latencies = tallies.flatMap((t) => t.latencies);
+    const arrivals = tallies.flatMap((t) => [...t.frames.values()].slice(0, 1));
     const spread = Math.max(...arrivals) - Math.min(...arrivals);
-    console.log(`plain node:http: heap ${(heap / 1024).toFixed(2)} KB, RSS ${(rss / 1024).toFixed(2)} KB per stream; one message to ${n}: delivered ${arrivals.length}, p50 ${pct(latencies, 50).toFixed(0)} ms  p99 ${pct(latencies, 99).toFixed(0)} ms, spread ${spread.toFixed(0)} ms`);
-    console.log(`platform / plain: heap per stream ×${(platform.heapPerStream / heap).toFixed(2)}, RSS per stream ×${(platform.rssPerStream / rss).toFixed(2)}, fan-out p99 ×${(platform.p99 / pct(latencies, 99)).toFixed(2)}, spread ×${(platform.spread / spread).toFixed(2)}`);
+    const label = kind === 'node' ? 'plain node:http' : 'bare uWS';
+    console.log(`${label}: heap ${(heap / 1024).toFixed(2)} KB, RSS ${(rss / 1024).toFixed(2)} KB per stream; one message to ${n}: delivered ${arrivals.length}, p50 ${pct(latencies, 50).toFixed(0)} ms  p99 ${pct(latencies, 99).toFixed(0)} ms, spread ${spread.toFixed(0)} ms`);
+    console.log(`platform / ${label}: heap per stream ×${(platform.heapPerStream / heap).toFixed(2)}, RSS per stream ×${(platform.rssPerStream / rss).toFixed(2)}, fan-out p99 ×${(platform.p99 / pct(latencies, 99)).toFixed(2)}, spread ×${(platform.spread / spread).toFixed(2)}`);
   } finally {
+    await pool.close(group);
     child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
   }
 }
 
@@ -183,6 +140,7 @@ async function main(): Promise<void> {
   const n = Math.min(WANTED, limit - 300);
   if (n < WANTED) console.log(`open-files limit ${limit} (ulimit -n could not be raised further): ${n} streams instead of ${WANTED}`);
   const dataDir = await mkdtemp(join(tmpdir(), 'integr8s-bench-sse-'));
+  const pool = await SseReaderPool.start(READERS);
   const server: ChildProcess = spawn(process.execPath, ['--expose-gc', '--import', './bench/gc-on-signal.mjs', '--import', 'tsx', 'system/main.ts'], {
     cwd: ROOT,
     env: { ...embeddedEnv(), PORT: String(PORT), DATA_DIR: dataDir, LOG_LEVEL: 'warn', ADMIN_USERNAME: TEST_ADMIN.username, ADMIN_PASSWORD: TEST_ADMIN.password },
@@ -221,19 +179,21 @@ async function main(): Promise<void> {
       if (r.status !== 200) throw new Error(`stdin: ${r.status} ${JSON.stringify(r.body)}`);
     };
 
-    console.log(`## 1. idle cost: ${n} streams on one execution`);
+    console.log(`## 1. idle cost: ${n} streams on one execution (read by ${READERS} client threads)`);
     const waiting = await submit('import sys\nfor line in sys.stdin:\n    print(line.strip(), flush=True)\n');
+    const path = `/api/v1/events/executions/${waiting}`;
     // The first streams load and compile code paths the server has not run yet: measure from after them.
     const warm = Math.min(200, Math.floor(n / 10));
-    const tallies: StreamTally[] = [];
-    const streams = await openStreams(waiting, warm, headers, tallies, null);
+    await pool.open(PORT, path, headers, warm, 'idle');
     const before = await settledMemory(pid);
     const openedAt = performance.now();
-    streams.push(...(await openStreams(waiting, n - warm, headers, tallies, null)));
+    await pool.open(PORT, path, headers, n - warm, 'idle');
     const openSeconds = (performance.now() - openedAt) / 1000;
     const after = await settledMemory(pid);
     const m = await serverMetrics();
     const measured = n - warm;
+    const refused = (await pool.collect('idle')).filter((t) => t.refused).length;
+    if (refused) console.log(`  ${refused} streams refused at open`);
     platform.heapPerStream = (after.heap - before.heap) / measured;
     platform.rssPerStream = (after.rss - before.rss) / measured;
     console.log(`opened ${measured} more streams in ${openSeconds.toFixed(1)} s (${(measured / openSeconds).toFixed(0)}/s) after ${warm} to warm up; server reports sse_sessions_open ${m['sse_sessions_open'] ?? '?'}`);
@@ -242,45 +202,54 @@ async function main(): Promise<void> {
 
     console.log(`\n## 2. one message to all ${n} streams`);
     const cpu0 = procStat(pid).cpuSeconds;
-    await stdin(waiting, 'hello\n', true);
-    const deadline = Date.now() + 60_000;
-    while (tallies.some((t) => !t.ended) && Date.now() < deadline) await sleep(100);
+    await stdin(waiting, 'hello\n');
+    await untilDelivered(pool, 'idle', n, 60_000);
+    const fanoutCpu = procStat(pid).cpuSeconds - cpu0;
+    // Then the end of input: the program exits and its terminal frame ends all N streams (measured on its own).
+    const endedAt = Date.now();
+    await stdin(waiting, '', true);
+    await untilEnded(pool, 'idle', 60_000);
+    const teardownMs = Date.now() - endedAt;
+    const tallies = await pool.collect('idle');
     const fanout = tallies.flatMap((t) => t.latencies);
     const got = tallies.filter((t) => t.latencies.length === 1).length;
-    const terminal = tallies.filter((t) => t.frames.size >= 2).length;
-    console.log(`output frame delivered to ${got}/${n} streams (lost ${n - got}); streams that also got the terminal frame ${terminal}/${n}`);
-    console.log(`delivery latency p50 ${pct(fanout, 50).toFixed(0)} ms  p99 ${pct(fanout, 99).toFixed(0)} ms  max ${pct(fanout, 100).toFixed(0)} ms; server CPU ${(procStat(pid).cpuSeconds - cpu0).toFixed(2)} s`);
+    const terminal = tallies.filter((t) => t.frames.size >= 2 && t.ended).length;
+    console.log(`output frame delivered to ${got}/${n} streams (lost ${n - got}); streams that also got the terminal frame and a clean end ${terminal}/${n}`);
+    console.log(`delivery latency p50 ${pct(fanout, 50).toFixed(0)} ms  p99 ${pct(fanout, 99).toFixed(0)} ms  max ${pct(fanout, 100).toFixed(0)} ms; server CPU ${fanoutCpu.toFixed(2)} s`);
+    console.log(`end of the run: all ${n} streams closed ${teardownMs} ms after the end of input (terminal frame, stream end, session stop)`);
     // Latency starts at the frame's timestamp, taken before the output is stored; the spread is the fan-out alone.
     const arrivals = tallies.flatMap((t) => [...t.frames.values()].slice(0, 1));
     platform.spread = Math.max(...arrivals) - Math.min(...arrivals);
     platform.p99 = pct(fanout, 99);
     console.log(`fan-out spread (last minus first stream to receive it, client clock): ${platform.spread.toFixed(0)} ms`);
-    for (const s of streams) s.close();
-    await sleep(2_000);
+    await pool.close('idle');
+    // Phase 3 measures the steady state: let the node collect what 20 000 closed streams left behind first.
+    await settledMemory(pid);
 
     const programs = Math.max(1, Math.ceil(RATE / (1000 / LINE_GAP_MS)));
     const lines = Math.round((SECONDS * 1000) / LINE_GAP_MS);
     console.log(`\n## 3. sustained: ${programs} programs × 10 lines/s = ${programs * 10} messages/s for ${SECONDS} s to ${SUSTAINED} streams`);
     const script = `import sys, time\nsys.stdin.readline()\nt = time.time()\nfor i in range(${lines}):\n    time.sleep(max(0, t + i * ${LINE_GAP_MS / 1000} - time.time()))\n    print(i, flush=True)\n`;
     const ids = await Promise.all(Array.from({ length: programs }, () => submit(script)));
-    const perProgram: StreamTally[][] = ids.map(() => []);
-    const latencies: number[] = [];
-    await Promise.all(ids.map((id, k) => openStreams(id, Math.ceil(SUSTAINED / programs), headers, perProgram[k]!, latencies)));
+    for (const [k, id] of ids.entries()) await pool.open(PORT, `/api/v1/events/executions/${id}`, headers, Math.ceil(SUSTAINED / programs), `sustained-${k}`);
     const c0 = procStat(pid).cpuSeconds;
     await Promise.all(ids.map((id) => stdin(id, 'go\n', true)));
-    const until = Date.now() + SECONDS * 1000 + 30_000;
-    while (perProgram.some((ts) => ts.some((t) => !t.ended)) && Date.now() < until) await sleep(200);
+    for (const k of ids.keys()) await untilEnded(pool, `sustained-${k}`, SECONDS * 1000 + 30_000);
     const cpu = procStat(pid).cpuSeconds - c0;
     let delivered = 0;
     let lost = 0;
     let published = 0;
-    for (const ts of perProgram) {
+    const latencies: number[] = [];
+    for (const k of ids.keys()) {
+      const ts = await pool.collect(`sustained-${k}`);
       const all = new Set(ts.flatMap((t) => [...t.frames.keys()]));
       published += all.size;
       for (const t of ts) {
         delivered += t.frames.size;
         lost += all.size - t.frames.size;
+        latencies.push(...t.latencies);
       }
+      await pool.close(`sustained-${k}`);
     }
     console.log(`frames published ${published} (incl. terminal frames), delivered ${delivered}, lost ${lost}`);
     console.log(`delivery latency p50 ${pct(latencies, 50).toFixed(0)} ms  p99 ${pct(latencies, 99).toFixed(0)} ms  max ${pct(latencies, 100).toFixed(0)} ms`);
@@ -292,8 +261,10 @@ async function main(): Promise<void> {
     await new Promise((r) => server.once('exit', r));
     await rm(dataDir, { recursive: true, force: true });
   }
-  console.log(`\n## 4. side by side: the same ${n} idle streams and one message, served by a plain node:http SSE server`);
-  await plainServer(n);
+  console.log(`\n## 4. side by side: the same ${n} idle streams and one message, served by servers that do nothing else (no auth, actors or store)`);
+  await baselineServer('uws', n, pool);
+  await baselineServer('node', n, pool);
+  await pool.stop();
   process.exit(0);
 }
 

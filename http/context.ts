@@ -13,8 +13,8 @@ export interface ResponseStream {
   write(chunk: Buffer): boolean;
   /** Called when a backed-up socket drained; return false if it backed up again. */
   onWritable(handler: () => boolean): void;
-  /** Finishes the response normally. */
-  end(): void;
+  /** Finishes the response normally, after `last` when given (in the same write). */
+  end(last?: Buffer): void;
   /** Drops the connection at once (the client is too slow to end politely). */
   close(): void;
 }
@@ -282,11 +282,14 @@ class UwsResponseStream implements ResponseStream {
     this.res.onWritable(() => handler());
   }
 
-  end(): void {
+  end(last?: Buffer): void {
     if (!this.ctx.streaming) return;
     this.res.cork(() => {
       this.writeHead();
-      this.res.end();
+      if (last) {
+        this.ctx.bytesSent += last.byteLength;
+        this.res.end(last);
+      } else this.res.end();
     });
     this.ctx.streamEnded(this.status);
   }

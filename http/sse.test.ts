@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { encodeFrame } from '../system/services/sse-encoding.js';
 import type { SseSink } from '../system/services/types.js';
 import { formatFrame } from './sse.js';
 import { connect, eventually, parseHead, readStream, readUntil, startHarness, type Harness } from './test-support.js';
@@ -91,6 +92,28 @@ describe('SSE stream', () => {
     expect(text).toContain('id: 2\ndata: last\n\n');
     expect(text).not.toContain('ignored');
     expect(closedCalls).toBe(1);
+  });
+
+  it('endWith() sends a last frame and ends the body cleanly; later writes are ignored', async () => {
+    const { base, executions, server } = await start();
+    let closedCalls = 0;
+    executions.streamScript = (sink) => {
+      sink.onClosed(() => closedCalls++);
+      sink.send({ id: '1', data: 'first' });
+      setTimeout(() => {
+        sink.endWith(encodeFrame({ id: '2', data: 'last' }));
+        sink.send({ id: '3', data: 'ignored' });
+        sink.end();
+      }, 20);
+    };
+    const sent = server.sseStats().framesSent;
+    const res = await fetch(streamUrl(base));
+    const text = await res.text();
+    expect(text).toContain('id: 1\ndata: first\n\n');
+    expect(text.endsWith('id: 2\ndata: last\n\n')).toBe(true);
+    expect(closedCalls).toBe(1);
+    expect(server.sseStats().framesSent - sent).toBe(2);
+    expect(server.sseStats().open).toBe(0);
   });
 
   it('a client that disconnects closes the sink exactly once', async () => {

@@ -148,6 +148,21 @@ export class SseStream implements SseSink {
     this.finish();
   }
 
+  /** Sends a last frame and ends the stream; while the client keeps up, both go out in one write. */
+  endWith(frame: EncodedSseFrame): void {
+    if (this.closed) return;
+    this.commit();
+    if (this.blocked || !this.out) {
+      this.push(frame.bytes, true);
+      this.end();
+      return;
+    }
+    this.endAfterDrain = true;
+    this.hub.framesSent++;
+    this.out.end(frame.bytes);
+    this.finish();
+  }
+
   /** Registers a listener for the end of the stream; runs at once if it already ended. */
   onClosed(listener: () => void): void {
     if (this.closed) listener();

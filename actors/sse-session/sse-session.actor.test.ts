@@ -28,6 +28,10 @@ class RecordingSink implements SseSink {
     this.ended++;
     this.close();
   }
+  endWith(frame: EncodedSseFrame): void {
+    this.sendEncoded(frame);
+    this.end();
+  }
   close(): void {
     this.closed = true;
     for (const l of this.listeners.splice(0)) l();

@@ -71,7 +71,8 @@ class SseSession implements FanoutListener<LiveFrame> {
       return;
     }
     if (this.mode === 'off' || this.isDuplicate(live.frame)) return;
-    if (closes(live.frame)) this.traced(live.frame, () => this.sink.sendEncoded(live.encoded));
+    // The frame that closes the stream and the end of the body go out in one write.
+    if (closes(live.frame)) this.traced(live.frame, () => this.sink.endWith(live.encoded));
     else this.sink.sendEncoded(live.encoded);
     this.lastSent = live.frame.event_id;
     if (closes(live.frame)) {
@@ -150,6 +151,9 @@ function handle(state: State, msg: SseSessionMsg, ctx: { self: Ref<SseSessionMsg
   }
 }
 
+/** One wrapper for every session (a wrapper per spawn would be one more closure per open stream). */
+const sessionBehaviour = instrumented('session', handle);
+
 function afterStop(state: State): void {
   const { session } = state;
   session.stopped = true;
@@ -163,7 +167,7 @@ function afterStop(state: State): void {
  */
 export function spawnSseSession(parent: Ref<unknown>, props: SseSessionProps): Ref<SseSessionMsg> {
   const session = new SseSession(props.sink);
-  const ref = spawn(parent as Ref<never>, instrumented('session', handle), `session-${++counter}`, {
+  const ref = spawn(parent as Ref<never>, sessionBehaviour, `session-${++counter}`, {
     initialState: { status: 'replaying', session } as State,
     onCrash: session.crashed.bind(session) as never,
     afterStop,

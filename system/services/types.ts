@@ -80,6 +80,8 @@ export interface SseSink {
   sendEncoded(frame: EncodedSseFrame): void;
   /** Ends the stream from the server side. */
   end(): void;
+  /** Sends a last frame (serialised once for many streams) and ends the stream: one socket write when it can. */
+  endWith(frame: EncodedSseFrame): void;
   readonly closed: boolean;
   /** Called once when the stream ends for any reason (client gone, end(), overflow). */
   onClosed(listener: () => void): void;
