@@ -44,7 +44,7 @@ describe('pipeline order', () => {
       log: { info() {}, warn() {}, error() {} },
       draining: () => false,
     });
-    expect(steps.map((s) => s.name)).toEqual(['securityHeaders', 'cors', 'requestSize', 'auth', 'csrf', 'rateLimit', 'metrics', 'route']);
+    expect(steps.map((s) => s.name)).toEqual(['metrics', 'securityHeaders', 'cors', 'requestSize', 'auth', 'csrf', 'rateLimit', 'route']);
   });
 
   it('unknown route: 404 JSON shape, security headers, no-store', async () => {
@@ -205,6 +205,19 @@ describe('metrics and shutdown', () => {
     const byRoute = Object.fromEntries(server.metrics().map((s) => [`${s.method} ${s.route}`, s]));
     expect(byRoute['GET /api/v1/executions/{id}/result']).toMatchObject({ count: 3, byStatus: { 200: 2, 404: 1 } });
     expect(byRoute['GET unmatched']).toMatchObject({ count: 1 });
+  });
+
+  it('counts requests refused before routing, under the route they asked for', async () => {
+    const { base, server } = await start({
+      resolveCaller: () => {
+        throw new AppError('Unauthenticated', 'bad session');
+      },
+    });
+    expect((await fetch(`${base}/api/v1/executions/a/result`)).status).toBe(401);
+    expect((await fetch(`${base}/nowhere`)).status).toBe(401);
+    const byRoute = Object.fromEntries(server.metrics().map((s) => [`${s.method} ${s.route}`, s]));
+    expect(byRoute['GET /api/v1/executions/{id}/result']).toMatchObject({ count: 1, byStatus: { 401: 1 } });
+    expect(byRoute['GET unmatched']).toMatchObject({ count: 1, byStatus: { 401: 1 } });
   });
 
   it('close() stops accepting connections', async () => {

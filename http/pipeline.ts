@@ -2,8 +2,10 @@
  * The request lifecycle, top to bottom. Every request runs these steps in order; a step that sends a
  * response (or throws, which sends the error response) ends the run.
  *
- *   securityHeaders → cors → requestSize → auth → csrf → rateLimit → metrics → route
+ *   metrics → securityHeaders → cors → requestSize → auth → csrf → rateLimit → route
  *
+ * Metrics come first so that requests refused before routing (401, 403, 413, 429) are counted too, under the
+ * route they asked for.
  * The steps before `route` stay synchronous up to `requestSize` so the body limit is armed while uWS is
  * still inside the request callback.
  */
@@ -64,13 +66,13 @@ export interface PipelineDeps {
 /** The lifecycle as data, in order. */
 export function buildPipeline(deps: PipelineDeps): readonly Step[] {
   return [
+    { name: 'metrics', run: recordMetrics(deps.metrics, deps.router) },
     { name: 'securityHeaders', run: securityHeaders },
     { name: 'cors', run: cors(deps.corsOrigins) },
     { name: 'requestSize', run: requestSize(deps.maxBodyBytes, deps.log) },
     { name: 'auth', run: auth(deps.resolveCaller ?? anonymousCaller) },
     { name: 'csrf', run: csrf(deps.csrf) },
     { name: 'rateLimit', run: rateLimit(deps.rateLimiter) },
-    { name: 'metrics', run: recordMetrics(deps.metrics) },
     { name: 'route', run: route(deps.router, deps.draining, deps.fallback) },
   ];
 }
@@ -222,15 +224,21 @@ function applyDecision(ctx: HttpContext, decision: RateLimitDecision | null): vo
   });
 }
 
-function recordMetrics(metrics: HttpMetrics): Step['run'] {
+function recordMetrics(metrics: HttpMetrics, router: Router): Step['run'] {
   return (ctx) => {
     const requestBytes = Number(ctx.headers['content-length'] ?? 0) || 0;
     metrics.begin();
     ctx.onFinish((outcome) => {
       metrics.end();
-      metrics.record(ctx.method, ctx.route ?? 'unmatched', outcome, performance.now() - ctx.startedAt, requestBytes, ctx.bytesSent);
+      metrics.record(ctx.method, ctx.route ?? patternOf(router, ctx), outcome, performance.now() - ctx.startedAt, requestBytes, ctx.bytesSent);
     });
   };
+}
+
+/** The route a request refused before routing asked for (looked up only for those), or `unmatched`. */
+function patternOf(router: Router, ctx: HttpContext): string {
+  const match = router.match(ctx.method, ctx.path);
+  return match.kind === 'found' ? match.pattern : 'unmatched';
 }
 
 function route(router: Router, draining: () => boolean, fallback?: (ctx: HttpContext) => boolean): Step['run'] {
