@@ -5,7 +5,8 @@
  *   2. GET /api/v1/user/executions?limit=20 as a signed-in user with 20 stored executions: the same session check
  *      (access_token cookie → JWT verify → user and revocation lookup), zod validation and SQLite read in all three.
  * The same server runs a second time with telemetry on (tracing at the default sampling ratio, store spans, OTLP
- * export to a local sink), and the cost is printed against the first (target ≤ 10 %; /health/live is never traced).
+ * export to a local sink) in a process of its own (bench/http-telemetry-server.ts, its CPU read from /proc), and the
+ * cost is printed against the first (target ≤ 10 %; /health/live is never traced).
  * BENCH_AUTH=header swaps the session for the test header (x-test-user), to see what the session check costs.
  * Figures and target ratios are printed, not asserted.
  * The servers take turns for BENCH_ROUNDS rounds and the median of each is printed, so background load on a shared
@@ -19,30 +20,21 @@ import uWS from 'uWebSockets.js';
 import { parseInput } from '../http/errors.js';
 import { UserExecutionsQuery, queryRecord, toListQuery } from '../http/schemas/executions.js';
 import type { CallerResolver } from '../http/pipeline.js';
-import { TEST_USER_HEADER, testCallerResolver } from '../http/test-caller.js';
-import { PasswordHasher } from '../system/security/passwords.js';
-import { resolveSecretKey } from '../system/security/secret-key.js';
-import { ACCESS_COOKIE, SessionTokens } from '../system/security/sessions.js';
-import { AccountService, createCallerResolver, createCsrfVerifier } from '../system/services/accounts.js';
-import { RevokedSessions, UserStore } from '../system/stores/user-store.js';
-import { createMemoryRateLimitStore } from '../system/embedded/rate-limit-store.js';
-import { createRateLimitService, type RateLimitService } from '../system/services/rate-limits.js';
-import { startHttpStack, type HttpStack, type StackAuth } from '../test/support/http-stack.js';
-import type { RequestSampling } from '../http/tracing.js';
+import { TEST_USER_HEADER } from '../http/test-caller.js';
 import { loadConfig } from '../system/config.js';
-import { startTracing } from '../system/telemetry/tracing.js';
 import { startOtlpSink } from './otlp-sink.js';
+import { openStack, SESSIONS } from './http-bench-stack.js';
+import type { HttpStack } from '../test/support/http-stack.js';
+import { readFileSync } from 'node:fs';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 4);
 const ROUNDS = Math.max(1, Number(process.env['BENCH_ROUNDS'] ?? 3));
 const WARMUP = Number(process.env['BENCH_WARMUP_SECONDS'] ?? 2);
 const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 64);
-const SESSIONS = process.env['BENCH_AUTH'] !== 'header';
 const LIVE = '/api/v1/health/live';
 const READ = '/api/v1/user/executions?limit=20';
 const OURS = 'integr8s (uWS + pipeline)';
 const TRACED = 'integr8s + tracing';
-const BENCH_RULE = { endpoint_pattern: '^/api/v1/', group: 'bench', requests: 1_000_000, window_seconds: 1, priority: 100 };
 
 interface Figures {
   rps: number;
@@ -71,13 +63,23 @@ function run(cmd: string, args: string[]): Promise<string> {
 
 const toMs = (value: string, unit: string) => Number(value) * ({ us: 0.001, ms: 1, s: 1000 }[unit] ?? Number.NaN);
 
-/** Loads one URL for `seconds` and returns requests/s and p99 latency. */
-async function load(tool: Tool, url: string, seconds: number, headers: Record<string, string>): Promise<Figures> {
+/** CPU time used so far (µs) by this process, or by the server process `pid` when given. */
+function cpuNow(pid?: number): number {
+  if (pid === undefined) {
+    const u = process.cpuUsage();
+    return u.user + u.system;
+  }
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) / 100) * 1e6;
+}
+
+/** Loads one URL for `seconds` and returns requests/s and p99 latency; CPU is the server process `pid`'s when given. */
+async function load(tool: Tool, url: string, seconds: number, headers: Record<string, string>, pid?: number): Promise<Figures> {
   if (tool.kind === 'wrk') {
     const h = Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
-    const cpu = process.cpuUsage();
+    const cpu = cpuNow(pid);
     const out = await run('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', ...h, url]);
-    const used = process.cpuUsage(cpu);
+    const used = { user: cpuNow(pid) - cpu, system: 0 };
     const requests = /(\d+) requests in/.exec(out);
     const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
     const p99 = /^\s+99%\s+([\d.]+)(us|ms|s)\s*$/m.exec(out);
@@ -87,14 +89,14 @@ async function load(tool: Tool, url: string, seconds: number, headers: Record<st
     return { rps: Number(rps[1]), p99Ms: toMs(p99[1]!, p99[2]!), cpuUsPerRequest: (used.user + used.system) / Number(requests?.[1] ?? Number.NaN) };
   }
   const h = Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}=${v}`]);
-  const cpu = process.cpuUsage();
+  const cpu = cpuNow(pid);
   const out = JSON.parse(await run(tool.bin, ['-c', String(CONNECTIONS), '-d', String(seconds), '-j', ...h, url])) as {
     requests: { average: number; total: number };
     latency: { p99: number };
     non2xx: number;
   };
   if (out.non2xx) throw new Error(`${out.non2xx} non-2xx responses from ${url}`);
-  const used = process.cpuUsage(cpu);
+  const used = { user: cpuNow(pid) - cpu, system: 0 };
   return { rps: out.requests.average, p99Ms: out.latency.p99, cpuUsPerRequest: (used.user + used.system) / out.requests.total };
 }
 
@@ -158,19 +160,18 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const { s, resolve, credentials } = await openStack();
-  // The same stack with telemetry on, as a node runs it: tracing at the default sampling ratio (server spans, store
-  // spans under sampled requests) exported over OTLP to a local sink. The per-route HTTP metrics are on in both.
+  // The same stack with telemetry on, as a node runs it, in a process of its own (see http-telemetry-server.ts):
+  // tracing at the default sampling ratio exported over OTLP to a local sink. The per-route HTTP metrics are on in both.
   const sink = await startOtlpSink();
   const ratio0 = loadConfig({}).tracing?.samplingRatio ?? 0.1;
-  const tracing = startTracing({ nodeId: 'bench', mode: 'embedded', sampling: { enabled: true, ratio: ratio0 }, otlpEndpoint: sink.url });
-  const traced = await openStack(tracing.sampler);
+  const traced = await startTelemetryServer(sink.url);
   const started = Date.now();
   const live = () => ({ status: 'ok', uptime_seconds: Math.round((Date.now() - started) / 1000), timestamp: new Date().toISOString() });
   const fastify = await startFastify(s, resolve, live);
   const bare = await startBareUws(s, resolve, live);
-  const servers: Record<string, { port: number; credentials: Record<string, string> }> = {
+  const servers: Record<string, { port: number; credentials: Record<string, string>; pid?: number }> = {
     [OURS]: { port: s.port, credentials },
-    [TRACED]: { port: traced.s.port, credentials: traced.credentials },
+    [TRACED]: { port: traced.port, credentials: traced.credentials, pid: traced.pid },
     'fastify (minimal)': { port: fastify.port, credentials },
     'bare uWS (no pipeline)': { port: bare.port, credentials },
   };
@@ -189,11 +190,11 @@ async function main(): Promise<void> {
       const url = `http://127.0.0.1:${port}${path}`;
       const probe = await fetch(url, { headers: headersOf(name) });
       if (probe.status !== 200) throw new Error(`${name} answered ${probe.status} for ${path}`);
-      await load(tool, url, WARMUP, headersOf(name));
+      await load(tool, url, WARMUP, headersOf(name), servers[name]!.pid);
       runs[name] = [];
     }
     for (let round = 0; round < ROUNDS; round++) {
-      for (const [name, { port }] of Object.entries(servers)) runs[name]!.push(await load(tool, `http://127.0.0.1:${port}${path}`, SECONDS, headersOf(name)));
+      for (const [name, { port, pid }] of Object.entries(servers)) runs[name]!.push(await load(tool, `http://127.0.0.1:${port}${path}`, SECONDS, headersOf(name), pid));
     }
     results[label] = {};
     for (const [name, figures] of Object.entries(runs)) {
@@ -240,37 +241,35 @@ async function main(): Promise<void> {
   bare.close();
   await fastify.close();
   await s.close();
-  await traced.s.close();
-  await tracing.shutdown();
+  await traced.stop();
   await sink.close();
 }
 
-/** A wired stack with the bench user signed in (or the test header) and 20 stored executions. */
-async function openStack(sampling?: RequestSampling): Promise<{ s: HttpStack; resolve: CallerResolver; credentials: Record<string, string> }> {
-  let accounts: AccountService | null = null;
-  let rateLimits: RateLimitService | null = null;
-  const sessions: StackAuth = async ({ store, config, settings }) => {
-    const tokens = new SessionTokens(await resolveSecretKey(config));
-    accounts = new AccountService({ users: new UserStore(store), revoked: new RevokedSessions(store), tokens, passwords: new PasswordHasher(), settings });
-    rateLimits = createRateLimitService({ store, counters: createMemoryRateLimitStore() });
-    return { resolveCaller: createCallerResolver(accounts), csrf: createCsrfVerifier(tokens), rateLimiter: rateLimits };
-  };
-  const s = await startHttpStack({}, [], SESSIONS ? sessions : undefined, sampling ? { tracing: sampling } : {});
-  let resolve: CallerResolver = testCallerResolver();
-  let userId = 'bench';
-  let credentials: Record<string, string> = { [TEST_USER_HEADER]: `${userId}:user` };
-  if (accounts) {
-    const a: AccountService = accounts;
-    userId = (await a.register({ username: 'bench', email: 'bench@example.com', password: 'bench-password-1' })).user_id;
-    const { session } = await a.login('bench', 'bench-password-1');
-    // The limiter counts every request; the bench user's budget is raised so the load is never refused.
-    await (rateLimits as RateLimitService | null)?.setOverride(userId, { rules: [BENCH_RULE] }, 'bench');
-    credentials = { cookie: `${ACCESS_COOKIE}=${session.accessToken}` };
-    resolve = createCallerResolver(a);
-  }
-  for (let i = 0; i < 20; i++) await s.seed(userId, { status: 'completed', stdout: `run ${i}\n`, stderr: '', exit_code: 0 });
-  return { s, resolve, credentials };
+/** Starts http-telemetry-server.ts and waits for its port and credentials. */
+function startTelemetryServer(otlpEndpoint: string): Promise<{ port: number; credentials: Record<string, string>; pid: number; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/http-telemetry-server.ts'], {
+    env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint },
+    // Its standard input stays open while this process lives: it stops when the bench goes away, however.
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.once('exit', (code) => reject(new Error(`telemetry server exited ${code}: ${out}`)));
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (!line) return;
+      const { port, credentials } = JSON.parse(line) as { port: number; credentials: Record<string, string> };
+      resolve({ port, credentials, pid: child.pid!, stop });
+    });
+  });
 }
+
 
 main().catch((err: unknown) => {
   console.error(err);

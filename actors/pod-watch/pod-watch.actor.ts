@@ -1,7 +1,7 @@
 import { dispatch, spawn, type ActorContext, type Ref } from 'nact';
 import type { StreamBytes } from '../../system/domain/live-output.js';
 import type { Sandbox, SandboxHandle, SandboxOutcome, SandboxSpec } from '../../system/ports/sandbox.js';
-import { contextOf, tracer } from '../../system/events/trace-context.js';
+import { sampledContextOf, tracer } from '../../system/events/trace-context.js';
 import { SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
 import type { PodWatchMsg, WatchReport } from './messages.js';
 import { OutputBatcher } from './output-batcher.js';
@@ -45,7 +45,7 @@ export function spawnPodWatch(parent: Ref<unknown>, props: PodWatchProps): Ref<P
   /** The run as a span, from start (or re-attach) to its outcome. */
   let run: Span | null = null;
   const runStarted = (reattach: boolean) => {
-    const parent = contextOf(props.traceparent);
+    const parent = sampledContextOf(props.traceparent);
     if (!parent || run) return;
     run = tracer().startSpan(
       'sandbox.run',

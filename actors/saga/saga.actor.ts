@@ -3,7 +3,7 @@ import { dispatch, query, spawn, type Ref } from 'nact';
 import type { ExecutionRecord } from '../../system/domain/execution.js';
 import type { Limits } from '../../system/domain/limits.js';
 import type { OutputPublisher } from '../../system/events/output-publisher.js';
-import { contextOf, currentTraceparent, inSpan, tracer } from '../../system/events/trace-context.js';
+import { contextOf, currentTraceparent, inSpan, sampledContextOf, tracer } from '../../system/events/trace-context.js';
 import type { Span } from '@opentelemetry/api';
 import type { OutputPosition } from '../../system/stores/output-store.js';
 import type { Sandbox, SandboxHandle } from '../../system/ports/sandbox.js';
@@ -186,7 +186,7 @@ export function spawnSaga(
           arm(self, deadline);
         }
         asked = true;
-        const parent = contextOf(traceparent);
+        const parent = sampledContextOf(traceparent);
         if (parent) waiting = tracer().startSpan('admission.wait', { attributes: { 'execution.id': executionId, 'execution.priority': reattach ? 'critical' : record.priority } }, parent);
         dispatch(deps.admission, { type: 'Acquire', executionId, priority: reattach ? 'critical' : record.priority, replyTo: self, owner });
         return { status: 'admitting', record, cancel, reattach };

@@ -12,6 +12,7 @@ import {
   SpanKind,
   SpanStatusCode,
   trace,
+  TraceFlags,
   type Attributes,
   type Context,
   type Span,
@@ -52,6 +53,12 @@ export function contextOf(traceparent: string | null | undefined): Context | nul
   return trace.setSpanContext(ROOT_CONTEXT, spanContext);
 }
 
+/** Like contextOf, but null also when the trace is not sampled: for spans held open across messages. */
+export function sampledContextOf(traceparent: string | null | undefined): Context | null {
+  const ctx = contextOf(traceparent);
+  return ctx && (trace.getSpanContext(ctx)!.traceFlags & TraceFlags.SAMPLED) !== 0 ? ctx : null;
+}
+
 /** The traceparent naming the span of `ctx` (default: the active context), or undefined when it has none. */
 export function traceparentOf(ctx: Context = context.active()): string | undefined {
   const span = trace.getSpanContext(ctx);
@@ -88,6 +95,11 @@ export interface SpanOptions {
  */
 export function inSpan<T>(name: string, options: SpanOptions, fn: (span: Span) => T): T {
   const parent = options.parent ?? context.active();
+  const above = trace.getSpanContext(parent);
+  if (above && (above.traceFlags & TraceFlags.SAMPLED) === 0) {
+    // An unsampled trace stays unsampled (the sampler follows the parent): no span to make, the ids carry on as they are.
+    return context.with(parent, () => fn(trace.wrapSpanContext(above)));
+  }
   const span = tracer().startSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, ...(options.attributes ? { attributes: options.attributes } : {}) }, parent);
   return context.with(trace.setSpan(parent, span), () => {
     let result: T;
