@@ -69,7 +69,7 @@ export class LogTables {
     );
     this.insertAt = db.prepare(`
       INSERT INTO log_records (topic, "partition", "offset", key, value, headers, appended_at)
-      VALUES (@topic, @partition, @offset, @key, @value, @headers, @appendedAt)`);
+      VALUES (?, ?, ?, ?, ?, ?, ?)`);
     this.select = db.prepare(`
       SELECT "offset" AS offset, key, value, headers FROM log_records
       WHERE topic = ? AND "partition" = ? AND "offset" >= ? ORDER BY "offset" LIMIT ?`);
@@ -104,7 +104,7 @@ export class LogTables {
     for (const r of records) {
       const slot = `${r.partition}\u0000${r.topic}`;
       const offset = next.get(slot) ?? appendedRow.parse(this.nextOffset.get(r.topic, r.partition)).offset;
-      this.insertAt.run({ ...r, offset, headers: JSON.stringify(r.headers), appendedAt });
+      this.insertAt.run(r.topic, r.partition, offset, r.key, r.value, JSON.stringify(r.headers), appendedAt);
       next.set(slot, offset + 1);
     }
   }
