@@ -238,6 +238,10 @@ describe('notification service (SQLite, in-process bus)', () => {
     await handle(record(completed('py-1')));
     await handle(record(stampEvent('execution_running', 'py-1', { execution_id: 'py-1' }, { user_id: 'u1' })));
     expect((await page('u1')).total).toBe(1);
+    // A replayed copy of a terminal event notifies nobody, even once its first notification was deleted.
+    const replayed = completed('py-2');
+    await handle({ ...record(replayed), headers: { event_type: replayed.event_type, 'x-replay-session': 'r1' } });
+    expect((await page('u1')).total).toBe(1);
     await notifications.updateSubscription('u1', 'in_app', { enabled: true, include_tags: ['x'] });
     expect(await notifications.deleteAllFor('u1')).toEqual({ notifications: 1 });
     expect((await page('u1')).total).toBe(0);

@@ -2,6 +2,7 @@ import { v5 as uuidv5 } from 'uuid';
 import { errors, type FieldError } from '../domain/errors.js';
 import { parseEvent, type DomainEvent } from '../domain/events.js';
 import { needsThrottle, planDelivery } from '../domain/notification-schedule.js';
+import { REPLAY_HEADER } from '../domain/replay.js';
 import {
   CLOCK_TIME,
   defaultSubscription,
@@ -263,6 +264,8 @@ export function notificationRecordHandler(service: NotificationService): RecordH
   return async (record) => {
     const type = record.headers['event_type'];
     if (type !== undefined && !relevant.has(type)) return;
+    // A replayed copy of an event already notified once (or deliberately deleted by its user): never again.
+    if (record.headers[REPLAY_HEADER] !== undefined) return;
     await service.onExecutionEvent(parseEvent(JSON.parse(record.value)));
   };
 }
