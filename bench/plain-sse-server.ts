@@ -32,8 +32,11 @@ if (kind === 'uws') {
     })
     .post('/publish', (res) => {
       const bytes = frame();
-      for (const s of streams) s.cork(() => s.write(bytes));
       res.cork(() => res.end(JSON.stringify({ streams: streams.size })));
+      // Outside the request's own callback, as the platform's fan-out runs (from the bus, not a handler).
+      setImmediate(() => {
+        for (const s of streams) s.cork(() => s.write(bytes));
+      });
     })
     .get('/memory', (res) => void res.cork(() => res.end(memory())))
     .listen('127.0.0.1', port, () => undefined);
