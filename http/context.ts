@@ -203,28 +203,17 @@ export class HttpContext {
     for (const name in extra) own[name.toLowerCase()] = extra[name]!;
     // The client is still sending a body we will not read: ask it to stop and not reuse the connection.
     if (this.body.unfinished) own['connection'] = 'close';
-    let first: string | undefined;
-    let value = '';
-    const add = (name: string, raw: string) => {
-      const line = raw.includes('\r') || raw.includes('\n') ? raw.replace(/[\r\n]+/g, ' ') : raw;
-      if (first === undefined) {
-        first = name;
-        value = line;
-      } else value += `\r\n${name}: ${line}`;
-    };
+    const lines = new HeaderLines();
     const base = this.baseHeaders;
     if (base) {
       if (base.names.some((name) => own[name] !== undefined || this.extraHeaders?.has(name))) {
-        for (const name of base.names) if (own[name] === undefined && !this.extraHeaders?.has(name)) add(name, base.values[name]!);
-      } else {
-        first = base.firstName;
-        value = base.rest;
-      }
+        for (const name of base.names) if (own[name] === undefined && !this.extraHeaders?.has(name)) lines.add(name, base.values[name]!);
+      } else lines.startWith(base.firstName, base.rest);
     }
-    if (this.extraHeaders) for (const [name, v] of this.extraHeaders) if (own[name] === undefined) add(name, v);
-    for (const name in own) add(name, own[name]!);
-    if (this.cookies) for (const cookie of this.cookies) add('set-cookie', cookie);
-    return first === undefined ? null : [first, value];
+    if (this.extraHeaders) for (const [name, v] of this.extraHeaders) if (own[name] === undefined) lines.add(name, v);
+    for (const name in own) lines.add(name, own[name]!);
+    if (this.cookies) for (const cookie of this.cookies) lines.add('set-cookie', cookie);
+    return lines.first === undefined ? null : [lines.first, lines.value];
   }
 
   /** Lets go of what only the request needed (see startStream); the stream keeps its own head. */
@@ -251,6 +240,29 @@ export class HttpContext {
     this.finishListeners = NONE;
     this.abortListeners = NONE;
     for (const listener of listeners) listener(outcome);
+  }
+}
+
+/**
+ * Header lines as the name and value of one uWS writeHeader call (see writeHeaders): the first line's name, then
+ * its value followed by the other lines. A class, not a closure per response: under tsx every named closure made
+ * costs a defineProperty (esbuild's keepNames), on every request.
+ */
+class HeaderLines {
+  first: string | undefined = undefined;
+  value = '';
+
+  /** Starts from lines already joined (a HeaderBlock). */
+  startWith(first: string, value: string): void {
+    this.first = first;
+    this.value = value;
+  }
+
+  /** Adds one line; CR and LF in the value become a space, so no value can start a line. */
+  add(name: string, raw: string): void {
+    const line = raw.includes('\r') || raw.includes('\n') ? raw.replace(/[\r\n]+/g, ' ') : raw;
+    if (this.first === undefined) this.startWith(name, line);
+    else this.value += `\r\n${name}: ${line}`;
   }
 }
 

@@ -10,5 +10,8 @@ describe('appended', () => {
     expect(one).toEqual([1]);
     expect(two).toEqual([1, 2]);
     expect(two).not.toBe(one);
+    let many: readonly number[] = empty;
+    for (let i = 0; i < 6; i++) many = appended(many, i);
+    expect(many).toEqual([0, 1, 2, 3, 4, 5]);
   });
 });
