@@ -1,5 +1,10 @@
 import { start, stop, type Ref } from 'nact';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { SpanLine } from '../../system/telemetry/span-file-exporter.js';
+import { startTracing } from '../../system/telemetry/tracing.js';
+import { createTempDir } from '../../test/support/temp-dir.js';
 import { createInProcessBus } from '../../system/embedded/fanout-bus.js';
 import { createChannelFanout } from '../../system/events/channel-fanout.js';
 import type { StreamFrame } from '../../system/events/stream-frame.js';
@@ -119,5 +124,30 @@ describe('SSE session', () => {
     expect(live.channels.channels()).toBe(0);
     await live.publish(frame('08'));
     expect(leaving.types()).toEqual(['status']);
+  });
+
+  it('a closing frame fanned out to many streams is one span on the node, with the number of streams', async () => {
+    const dir = await createTempDir('integr8s-sse-span-');
+    const file = join(dir.path, 'spans.jsonl');
+    const tracing = startTracing({ nodeId: 'sse-unit', mode: 'embedded', sampling: { enabled: true, ratio: 1 }, spansFile: file });
+    let stopped = false;
+    try {
+      const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+      const { publish, open } = setup(async () => ({ frames: [status], terminal: false, traceparent }));
+      const sinks = [open(), open(), open(), open()];
+      await tick();
+      await publish(frame('20', 'result_stored'));
+      await tick();
+      expect(sinks.every((s) => s.ended === 1)).toBe(true);
+      await tracing.shutdown();
+      stopped = true;
+      const spans = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as SpanLine).filter((l) => l.name === 'sse.frame result_stored');
+      expect(spans).toHaveLength(1);
+      expect(spans[0]).toMatchObject({ trace_id: '0af7651916cd43dd8448eb211c80319c', parent_span_id: 'b7ad6b7169203331' });
+      expect(spans[0]!.attributes['sse.streams']).toBe(4);
+    } finally {
+      if (!stopped) await tracing.shutdown();
+      await dir.cleanup();
+    }
   });
 });

@@ -5,7 +5,7 @@ import type { StreamFrame } from '../../system/events/stream-frame.js';
 import type { Unsubscribe } from '../../system/ports/fanout-bus.js';
 import type { SseFrame, SseSink } from '../../system/services/types.js';
 import type { LiveFrame, SseSessionMsg } from './messages.js';
-import { contextOf, inSpan, SpanKind } from '../../system/events/trace-context.js';
+import { contextOf, inSpan, sampledContextOf, SpanKind, tracer } from '../../system/events/trace-context.js';
 import { instrumented } from '../supervision/instrumented.js';
 import { compactIdleActor } from '../supervision/concrete.js';
 
@@ -72,8 +72,10 @@ class SseSession implements FanoutListener<LiveFrame> {
     }
     if (this.mode === 'off' || this.isDuplicate(live.frame)) return;
     // The frame that closes the stream and the end of the body go out in one write.
-    if (closes(live.frame)) this.traced(live.frame, () => this.sink.endWith(live.encoded));
-    else this.sink.sendEncoded(live.encoded);
+    if (closes(live.frame)) {
+      closingFanout(live, this.traceparent);
+      this.sink.endWith(live.encoded);
+    } else this.sink.sendEncoded(live.encoded);
     this.lastSent = live.frame.event_id;
     if (closes(live.frame)) {
       this.mode = 'off';
@@ -126,6 +128,30 @@ class SseSession implements FanoutListener<LiveFrame> {
   private isDuplicate(frame: StreamFrame): boolean {
     return frame.event_type !== 'status' && this.lastSent !== null && frame.event_id <= this.lastSent;
   }
+}
+
+/**
+ * The span of a closing frame's fan-out on this node: one for all the streams it ends (a result fanned out to 20 000
+ * streams is one span, not 20 000), started by the first session to write it, ended once the synchronous fan-out
+ * loop is done. Nothing when the execution's trace is not sampled.
+ */
+const closingSpans = new WeakMap<LiveFrame, { streams: number } | null>();
+function closingFanout(live: LiveFrame, traceparent: string | null): void {
+  const known = closingSpans.get(live);
+  if (known !== undefined) {
+    if (known) known.streams++;
+    return;
+  }
+  const parent = sampledContextOf(traceparent);
+  if (!parent) return void closingSpans.set(live, null);
+  const { frame } = live;
+  const span = tracer().startSpan(`sse.frame ${frame.event_type}`, { kind: SpanKind.PRODUCER, attributes: { 'execution.id': frame.execution_id, 'sse.event_id': frame.event_id } }, parent);
+  const tally = { streams: 1 };
+  closingSpans.set(live, tally);
+  queueMicrotask(() => {
+    span.setAttribute('sse.streams', tally.streams);
+    span.end();
+  });
 }
 
 /** The session's transition, shared by every session (the session object travels in the state). */
