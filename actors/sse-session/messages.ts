@@ -8,11 +8,11 @@ export interface LiveFrame {
 }
 
 /**
- * Messages an SSE session handles: the replay it asked for, and the ways the stream ends (a terminal frame went
- * out live, the replay failed, the client left). Live frames do not pass through the mailbox (see the actor).
+ * Messages an SSE session handles: the replay it asked for, and the ways the stream ends (the replay failed, the
+ * client left). Live frames do not pass through the mailbox, and a live terminal frame stops the session directly
+ * (see the actor).
  */
 export type SseSessionMsg =
   | { type: 'Replayed'; frames: StreamFrame[]; terminal: boolean }
   | { type: 'ReplayFailed'; message: string }
-  | { type: 'TerminalSent' }
   | { type: 'ClientGone' };
