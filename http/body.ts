@@ -25,12 +25,16 @@ export class BodyReader {
   private onExceeded: (() => void) | null = null;
   private waiters: Waiter[] | null = null;
 
-  /** `expectsBody`: the request announced one (Content-Length > 0 or Transfer-Encoding). */
+  /**
+   * `expectsBody`: the request announced one (Content-Length > 0 or Transfer-Encoding). Without either, HTTP/1.1
+   * gives the request no body, so nothing is listened for and the (empty) body is complete at once.
+   */
   constructor(
     res: HttpResponse,
-    private readonly expectsBody: boolean,
+    readonly expectsBody: boolean,
   ) {
-    res.onData((chunk, isLast) => this.receive(chunk, isLast));
+    if (expectsBody) res.onData((chunk, isLast) => this.receive(chunk, isLast));
+    else this.state = 'complete';
   }
 
   /** True while the client is still sending bytes nobody will read (body pending or over the cap). */

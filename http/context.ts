@@ -7,6 +7,11 @@ import { BodyReader } from './body.js';
 /** How a request ended: a response went out with a status, or the client left first. */
 export type Outcome = { kind: 'sent'; status: number } | { kind: 'aborted' };
 
+/** Told once when a request ends, before its finish listeners (the metrics step's recorder: one object for all requests). */
+export interface RequestObserver {
+  finished(ctx: HttpContext, outcome: Outcome): void;
+}
+
 /** A response being streamed (SSE): raw writes with uWS backpressure signals. */
 export interface ResponseStream {
   /** Writes one chunk; false means uWS buffered part of it and the socket is backed up. */
@@ -29,6 +34,8 @@ export class HttpContext {
   /** Request headers by lower-case name; empty once a streamed response started (see releaseRequest). */
   headers: Readonly<Record<string, string>>;
   readonly body: BodyReader;
+  /** The body size the request announced (Content-Length), 0 without one. */
+  readonly declaredBodyBytes: number;
   private remoteAddress: string | undefined;
   private readonly rawQuery: string;
   private parsedQuery: URLSearchParams | null = null;
@@ -50,6 +57,7 @@ export class HttpContext {
   // room for seventeen for as long as the request lives (a whole SSE stream).
   private abortListeners: ReadonlyArray<() => void> = NONE;
   private finishListeners: ReadonlyArray<(outcome: Outcome) => void> = NONE;
+  private observer: RequestObserver | null = null;
 
   constructor(
     private readonly res: HttpResponse,
@@ -61,7 +69,8 @@ export class HttpContext {
     this.rawQuery = req.getQuery() ?? '';
     const headers = readHeaders(req);
     this.headers = headers;
-    const declared = Number(headers['content-length'] ?? '0');
+    const declared = Number(headers['content-length'] ?? '0') || 0;
+    this.declaredBodyBytes = declared;
     this.body = new BodyReader(res, declared > 0 || headers['transfer-encoding'] !== undefined);
   }
 
@@ -125,7 +134,7 @@ export class HttpContext {
   }
 
   /** Sends a complete response; ignored if one was already started or the client left. */
-  send(status: number, body: string | Buffer | null, headers: Record<string, string> = {}): void {
+  send(status: number, body: string | Buffer | null, headers: Readonly<Record<string, string>> | HeaderBlock = NO_EXTRA): void {
     if (this.responded) return;
     this.phase = 'done';
     this.res.cork(() => {
@@ -143,8 +152,8 @@ export class HttpContext {
   }
 
   /** Sends a JSON response. */
-  json(status: number, value: unknown, headers: Record<string, string> = {}): void {
-    this.send(status, JSON.stringify(value), { 'content-type': 'application/json', ...headers });
+  json(status: number, value: unknown, headers?: Record<string, string>): void {
+    this.send(status, JSON.stringify(value), headers ? { 'content-type': 'application/json', ...headers } : JSON_HEADERS);
   }
 
   /**
@@ -182,6 +191,11 @@ export class HttpContext {
     this.finishListeners = appended(this.finishListeners, listener);
   }
 
+  /** Sets the one observer told when the request ends (see RequestObserver). */
+  observe(observer: RequestObserver): void {
+    this.observer = observer;
+  }
+
   /** Adds a Set-Cookie line to the response (one line per cookie; they cannot be folded into one header). */
   addCookie(serialized: string): void {
     (this.cookies ??= []).push(serialized);
@@ -192,21 +206,28 @@ export class HttpContext {
    * All of them go out in one uWS call: uWS writes `name: value` plus CRLF as given, so the other lines ride in the
    * first header's value. That is also why every value is cleared of CR and LF here: no value can start a line.
    */
-  private writeHeaders(extra: Record<string, string>): void {
+  private writeHeaders(extra: Readonly<Record<string, string>> | HeaderBlock): void {
     const block = this.headerBlock(extra);
     if (block) this.res.writeHeader(block[0], block[1]);
   }
 
   /** The header lines of `writeHeaders` as the name and value of its one uWS call; null when there are none. */
-  private headerBlock(extra: Record<string, string>): [string, string] | null {
+  private headerBlock(extra: Readonly<Record<string, string>> | HeaderBlock): [string, string] | null {
+    const constant = extra === NO_EXTRA || extra instanceof HeaderBlock;
+    // Only constant headers: their joined lines are made once per pair of blocks, not per response.
+    if (constant && this.extraHeaders === null && this.cookies === null && !this.body.unfinished) {
+      const block = extra === NO_EXTRA ? this.baseHeaders : this.baseHeaders ? this.baseHeaders.with(extra as HeaderBlock) : (extra as HeaderBlock);
+      return block ? block.line : null;
+    }
+    const values = extra instanceof HeaderBlock ? extra.values : extra;
     const own: Record<string, string> = {};
-    for (const name in extra) own[name.toLowerCase()] = extra[name]!;
+    for (const name in values) own[name.toLowerCase()] = values[name]!;
     // The client is still sending a body we will not read: ask it to stop and not reuse the connection.
     if (this.body.unfinished) own['connection'] = 'close';
     const lines = new HeaderLines();
     const base = this.baseHeaders;
     if (base) {
-      if (base.names.some((name) => own[name] !== undefined || this.extraHeaders?.has(name))) {
+      if (overridden(base, own, this.extraHeaders)) {
         for (const name of base.names) if (own[name] === undefined && !this.extraHeaders?.has(name)) lines.add(name, base.values[name]!);
       } else lines.startWith(base.firstName, base.rest);
     }
@@ -237,8 +258,11 @@ export class HttpContext {
 
   private finish(outcome: Outcome): void {
     const listeners = this.finishListeners;
+    const observer = this.observer;
     this.finishListeners = NONE;
     this.abortListeners = NONE;
+    this.observer = null;
+    observer?.finished(this, outcome);
     for (const listener of listeners) listener(outcome);
   }
 }
@@ -321,20 +345,46 @@ class UwsResponseStream implements ResponseStream {
 
 const NONE: readonly never[] = Object.freeze([]);
 
+/** Whether a name of `base` is set again by the response's own headers or the pipeline's. */
+function overridden(base: HeaderBlock, own: Record<string, string>, extra: Map<string, string> | null): boolean {
+  for (const name of base.names) if (own[name] !== undefined || extra?.has(name)) return true;
+  return false;
+}
+
 /** Constant response headers prepared once as the text of a single uWS header call (see writeHeaders). */
 export class HeaderBlock {
   readonly names: readonly string[];
   readonly firstName: string;
   readonly rest: string;
+  /** The lines as the name and value of the one uWS writeHeader call. */
+  readonly line: [string, string];
+  private readonly joined = new Map<HeaderBlock, HeaderBlock>();
 
+  /** Names are lower-case. */
   constructor(readonly values: Readonly<Record<string, string>>) {
     const entries = Object.entries(values);
-    if (entries.length === 0 || entries.some(([n, v]) => /[\r\n:]/.test(n) || /[\r\n]/.test(v))) throw new Error('invalid header block');
+    if (entries.length === 0 || entries.some(([n, v]) => /[\r\n:A-Z]/.test(n) || /[\r\n]/.test(v))) throw new Error('invalid header block');
     this.names = entries.map(([n]) => n);
     this.firstName = entries[0]![0];
     this.rest = [entries[0]![1], ...entries.slice(1).map(([n, v]) => `${n}: ${v}`)].join('\r\n');
+    this.line = [this.firstName, this.rest];
+  }
+
+  /** These headers and `other`'s, `other` winning on a clash; made once per pair. */
+  with(other: HeaderBlock): HeaderBlock {
+    let block = this.joined.get(other);
+    if (!block) {
+      block = new HeaderBlock({ ...this.values, ...other.values });
+      this.joined.set(other, block);
+    }
+    return block;
   }
 }
+
+/** The headers of a JSON response. */
+export const JSON_HEADERS = new HeaderBlock({ 'content-type': 'application/json' });
+/** No headers of the response's own. */
+const NO_EXTRA: Readonly<Record<string, string>> = Object.freeze({});
 
 /**
  * Request headers by lower-case name. Instances have nothing to inherit (the prototype has no prototype), and unlike

@@ -3,7 +3,7 @@ import { AppError, errors } from '../system/domain/errors.js';
 import { HttpMetrics } from './metrics.js';
 import { buildPipeline, type RateLimiter } from './pipeline.js';
 import { Router } from './router.js';
-import { connect, parseHead, readUntil, startHarness, type Harness } from './test-support.js';
+import { connect, eventually, parseHead, readUntil, startHarness, type Harness } from './test-support.js';
 
 const SECURITY = {
   'x-content-type-options': 'nosniff',
@@ -218,6 +218,35 @@ describe('metrics and shutdown', () => {
     const byRoute = Object.fromEntries(server.metrics().map((s) => [`${s.method} ${s.route}`, s]));
     expect(byRoute['GET /api/v1/executions/{id}/result']).toMatchObject({ count: 1, byStatus: { 401: 1 } });
     expect(byRoute['GET unmatched']).toMatchObject({ count: 1, byStatus: { 401: 1 } });
+  });
+
+  it('close() lets a request in flight finish, then drops the connections; requests in flight are counted until they end', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const { base, server } = await start({
+      config: { shutdownGraceMs: 5000 },
+      routes: [
+        (router) =>
+          router.get(
+            '/api/v1/slow',
+            async (ctx) => {
+              await held;
+              ctx.json(200, { done: true });
+            },
+            { summary: 'slow', tag: 't', auth: 'public' },
+          ),
+      ],
+    });
+    const answer = fetch(`${base}/api/v1/slow`);
+    await eventually(() => server.activeRequests() === 1, 5000, 'the request in flight');
+    let closed = false;
+    const closing = server.close().then(() => (closed = true));
+    await new Promise((r) => setTimeout(r, 150));
+    expect(closed).toBe(false);
+    release();
+    expect(await (await answer).json()).toEqual({ done: true });
+    await closing;
+    expect(server.activeRequests()).toBe(0);
   });
 
   it('close() stops accepting connections', async () => {

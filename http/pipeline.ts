@@ -12,7 +12,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { AppError, errors } from '../system/domain/errors.js';
 import { callerOf, type Caller } from '../system/services/types.js';
-import { HeaderBlock, type HttpContext } from './context.js';
+import { HeaderBlock, type HttpContext, type RequestObserver } from './context.js';
 import { MethodNotAllowedError, sendError } from './errors.js';
 import type { HttpLogger } from './log.js';
 import type { HttpMetrics } from './metrics.js';
@@ -155,7 +155,7 @@ function requestSize(maxBytes: number, log: HttpLogger): Step['run'] {
     const declared = ctx.header('content-length');
     if (declared !== undefined && Number(declared) > maxBytes) throw errors.tooLarge(maxBytes);
     // Counted as bytes arrive, so a chunked body without Content-Length is cut off as soon as it passes the cap.
-    ctx.body.limit(maxBytes, () => sendError(ctx, errors.tooLarge(maxBytes), log));
+    if (ctx.body.expectsBody) ctx.body.limit(maxBytes, () => sendError(ctx, errors.tooLarge(maxBytes), log));
   };
 }
 
@@ -225,13 +225,16 @@ function applyDecision(ctx: HttpContext, decision: RateLimitDecision | null): vo
 }
 
 function recordMetrics(metrics: HttpMetrics, router: Router): Step['run'] {
-  return (ctx) => {
-    const requestBytes = Number(ctx.headers['content-length'] ?? 0) || 0;
-    metrics.begin();
-    ctx.onFinish((outcome) => {
+  // One observer for every request: no closure per request.
+  const observer: RequestObserver = {
+    finished(ctx, outcome) {
       metrics.end();
-      metrics.record(ctx.method, ctx.route ?? patternOf(router, ctx), outcome, performance.now() - ctx.startedAt, requestBytes, ctx.bytesSent);
-    });
+      metrics.record(ctx.method, ctx.route ?? patternOf(router, ctx), outcome, performance.now() - ctx.startedAt, ctx.declaredBodyBytes, ctx.bytesSent);
+    },
+  };
+  return (ctx) => {
+    metrics.begin();
+    ctx.observe(observer);
   };
 }
 

@@ -3,6 +3,7 @@
  * (which win on a clash) and cookies, all in one uWS call; every header exactly once, and no value can start a line.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { HeaderBlock, JSON_HEADERS } from './context.js';
 import type { RouteGroup } from './server.js';
 import { connect, parseHead, readUntil, startHarness, type Harness } from './test-support.js';
 
@@ -14,6 +15,16 @@ afterEach(async () => {
 
 const routes: RouteGroup = (router) => {
   router.get('/api/v1/plain', (ctx) => ctx.json(200, { ok: true }), { summary: 'plain', tag: 't', auth: 'public' });
+  router.get('/api/v1/constant', (ctx) => ctx.send(200, 'x', OWN_BLOCK), { summary: 'constant', tag: 't', auth: 'public' });
+  router.get(
+    '/api/v1/constant-with-step',
+    (ctx) => {
+      ctx.responseHeaders.set('x-step', 'yes');
+      ctx.addCookie('c=1; Path=/');
+      ctx.send(200, 'x', OWN_BLOCK);
+    },
+    { summary: 'constant and a step', tag: 't', auth: 'public' },
+  );
   router.get(
     '/api/v1/own-policy',
     (ctx) => ctx.send(200, 'x', { 'Content-Security-Policy': "default-src 'none'", 'cache-control': 'max-age=5', 'content-type': 'text/plain' }),
@@ -45,6 +56,7 @@ const routes: RouteGroup = (router) => {
   );
 };
 let streamed: { headersLeft: number } | null = null;
+const OWN_BLOCK = new HeaderBlock({ 'cache-control': 'max-age=7', 'content-type': 'text/plain' });
 
 /** The response head as raw lines, by a socket (fetch would fold repeated headers). */
 async function rawHead(port: number, path: string): Promise<string[]> {
@@ -75,6 +87,29 @@ describe('response headers', () => {
     expect(lines).toContain("content-security-policy: default-src 'none'");
     expect(lines).toContain('cache-control: max-age=5');
     expect(lines).toContain('x-frame-options: DENY');
+  });
+
+  it("lets a constant block of a response's own replace a fixed header, with and without steps' headers and cookies", async () => {
+    h = await startHarness({ routes: [routes] });
+    for (const path of ['/api/v1/constant', '/api/v1/constant-with-step', '/api/v1/constant']) {
+      const lines = await rawHead(h.port, path);
+      expect(count(lines, 'cache-control'), path).toBe(1);
+      expect(lines, path).toContain('cache-control: max-age=7');
+      expect(lines, path).toContain('content-type: text/plain');
+      expect(count(lines, 'x-frame-options'), path).toBe(1);
+      expect(count(lines, 'x-step'), path).toBe(path.endsWith('step') ? 1 : 0);
+      expect(count(lines, 'set-cookie'), path).toBe(path.endsWith('step') ? 1 : 0);
+    }
+  });
+
+  it('joins two header blocks once per pair, the second winning on a clash, and refuses names a client would not match', () => {
+    const base = new HeaderBlock({ 'x-frame-options': 'DENY', 'cache-control': 'no-store' });
+    const joined = base.with(OWN_BLOCK);
+    expect(base.with(OWN_BLOCK)).toBe(joined);
+    expect(joined.line).toEqual(['x-frame-options', 'DENY\r\ncache-control: max-age=7\r\ncontent-type: text/plain']);
+    expect(base.with(JSON_HEADERS).values).toEqual({ 'x-frame-options': 'DENY', 'cache-control': 'no-store', 'content-type': 'application/json' });
+    expect(() => new HeaderBlock({ 'Content-Type': 'text/plain' })).toThrow('invalid header block');
+    expect(() => new HeaderBlock({ 'x-a': 'b\r\nset-cookie: x=1' })).toThrow('invalid header block');
   });
 
   it('keeps CR and LF in a value from starting a header or the body, and sends each cookie on its own line', async () => {

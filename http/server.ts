@@ -93,7 +93,6 @@ export function createHttpServer(deps: HttpServerDeps): HttpServer {
 
   let listenSocket: us_listen_socket | null = null;
   let closing: Promise<void> | null = null;
-  const inFlight = new Set<HttpContext>();
   const steps = buildPipeline({
     maxBodyBytes: config.maxBodyBytes,
     corsOrigins: config.corsOrigins,
@@ -111,8 +110,6 @@ export function createHttpServer(deps: HttpServerDeps): HttpServer {
   const tracing = deps.tracing;
   app.any('/*', (res, req) => {
     const ctx = new HttpContext(res, req);
-    inFlight.add(ctx);
-    ctx.onFinish(() => inFlight.delete(ctx));
     // The request's server span (see tracing.ts): events it publishes carry its trace.
     if (tracing) traceRequest(ctx, tracing, () => void runPipeline(steps, ctx, log).catch(crashed));
     else void runPipeline(steps, ctx, log).catch(crashed);
@@ -143,7 +140,8 @@ export function createHttpServer(deps: HttpServerDeps): HttpServer {
     listenSocket = null;
     sse.closeAll();
     const deadline = Date.now() + (config.shutdownGraceMs ?? 5000);
-    while (inFlight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    // Every request is counted from the pipeline's first step (metrics) until it finishes.
+    while (metrics.active > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     closeAllConnections(app);
   }
 }

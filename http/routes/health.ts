@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AppError } from '../../system/domain/errors.js';
 import type { HealthService } from '../../system/services/types.js';
+import { JSON_HEADERS } from '../context.js';
 import type { Router } from '../router.js';
 
 /** What the health API group needs. */
@@ -14,7 +15,6 @@ const ReadySchema = z.object({
   checks: z.record(z.string(), z.object({ ok: z.boolean(), detail: z.string() })),
 });
 
-const JSON_CONTENT = { 'content-type': 'application/json' };
 
 /** Registers liveness and readiness probes; readiness answers 503 with the failing checks. */
 export function register(router: Router, deps: HealthRoutesDeps): void {
@@ -27,7 +27,7 @@ export function register(router: Router, deps: HealthRoutesDeps): void {
     (ctx) => {
       const now = Date.now();
       if (answer.atMs !== now) answer = { atMs: now, body: JSON.stringify(health.live()) };
-      ctx.send(200, answer.body, JSON_CONTENT);
+      ctx.send(200, answer.body, JSON_HEADERS);
     },
     { summary: 'Liveness: the process answers', tag: 'health', auth: 'public', response: LiveSchema },
   );

@@ -102,6 +102,23 @@ interface LoadedOverride {
   ordered: CompiledRule[];
 }
 
+/** Paths whose rule is remembered per rule list (then the memory starts again: paths with ids are unbounded). */
+const REMEMBERED_PATHS = 2048;
+const remembered = new WeakMap<readonly CompiledRule[], Map<string, CompiledRule | null>>();
+
+/** matchRule, remembered per (immutable) rule list and path: requests repeat paths, and matching tries each rule's pattern. */
+function matchRemembered(ordered: readonly CompiledRule[], path: string): CompiledRule | null {
+  let memo = remembered.get(ordered);
+  if (!memo) remembered.set(ordered, (memo = new Map()));
+  let match = memo.get(path);
+  if (match === undefined) {
+    match = matchRule(ordered, path);
+    if (memo.size >= REMEMBERED_PATHS) memo.clear();
+    memo.set(path, match);
+  }
+  return match;
+}
+
 /** Builds the rate-limit service over a document store (overrides) and a counter store. */
 export function createRateLimitService(deps: RateLimitServiceDeps): RateLimitService {
   const now = deps.now ?? Date.now;
@@ -169,7 +186,7 @@ export function createRateLimitService(deps: RateLimitServiceDeps): RateLimitSer
   /** Which rule a request counts against: none when the user bypasses limits or no rule matches the path. */
   function ruleFor(path: string, loaded: LoadedOverride | null): CompiledRule | null {
     if (loaded?.override.bypass_rate_limit) return null;
-    return matchRule(loaded?.ordered ?? defaults, path);
+    return matchRemembered(loaded?.ordered ?? defaults, path);
   }
 
   async function count(caller: Caller, path: string, loaded: LoadedOverride | null, match = ruleFor(path, loaded)): Promise<RateLimitVerdict | null> {
