@@ -33,12 +33,15 @@ import {
 import {
   adoptTtl,
   checkField,
+  compoundFields,
+  indexName,
   checkIncrement,
   DuplicateKeyError,
   InvalidQueryError,
   ttlExpiry,
   type Collection,
   type CollectionOptions,
+  type CompoundIndex,
   type Condition,
   type Doc,
   type DocumentStore,
@@ -221,15 +224,17 @@ function requiredUrl(url: string | undefined): string {
 }
 
 /** Queues index creation for the fields the collection has not indexed yet. */
-function ensureIndexes(state: CollectionState, fields: string[], logger: MongoStoreLogger | undefined): void {
-  const fresh = fields.filter((field) => checkField(field) !== 'id' && !state.indexed.has(field));
-  if (fresh.length === 0) return;
-  for (const field of fresh) {
-    state.indexed.add(field);
+function ensureIndexes(state: CollectionState, indexes: Array<string | CompoundIndex>, logger: MongoStoreLogger | undefined): void {
+  for (const spec of indexes) {
+    const name = indexName(spec);
+    if (name === 'id' || state.indexed.has(name)) continue;
+    state.indexed.add(name);
+    // A compound index ends with _id, the tie-break of every find (see translateSort).
+    const keys: Record<string, 1 | -1> = typeof spec === 'string' ? { [spec]: 1 } : Object.fromEntries([...compoundFields(spec), ['_id', 1]]);
     state.pendingIndexTasks.push(async () => {
-      await state.mongo.createIndex({ [field]: 1 }).catch((error: unknown) => {
+      await state.mongo.createIndex(keys).catch((error: unknown) => {
         if (!(error instanceof MongoServerError)) throw error;
-        logger?.warn({ collection: state.name, field, err: error.message }, 'could not create an index; going on without it');
+        logger?.warn({ collection: state.name, index: name, err: error.message }, 'could not create an index; going on without it');
       });
     });
   }

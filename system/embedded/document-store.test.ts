@@ -3,7 +3,7 @@ import { createTempDir, type TempDir } from '../../test/support/temp-dir.js';
 import type { Doc, Filter } from '../ports/document-store.js';
 import { createSqliteDocumentStore } from './document-store.js';
 import { createSqliteEventLog } from './event-log.js';
-import { compileFilter } from './sql-filter.js';
+import { compileFilter, compileOptions } from './sql-filter.js';
 import { openDataDir, type SqliteDb } from './sqlite.js';
 
 interface Run extends Doc {
@@ -43,6 +43,23 @@ describe('embedded document store', () => {
       expect(plan(db, `SELECT doc FROM doc_runs WHERE ${where.sql}`, ...where.params)).toMatch(/USING INDEX ix_doc_runs_/);
     }
     expect(await runs.count({ status: 'done', 'owner.name': 'u1' })).toBe(15);
+    await store.close();
+  });
+
+  it("reads a filtered, sorted page straight from a compound index, and counts a plain string match from the index alone", async () => {
+    const db = openDataDir(dir.path);
+    const store = createSqliteDocumentStore(db);
+    const runs = store.collection<Run>('runs', { indexes: ['owner.name', { 'owner.name': 1, score: -1 }] });
+    for (let i = 0; i < 200; i++) await runs.insert({ id: `r${String(i).padStart(3, '0')}`, status: 'done', owner: { name: `u${i % 4}` }, score: i % 10 });
+    db.exec('ANALYZE');
+    const where = compileFilter({ 'owner.name': 'u1' });
+    const tail = compileOptions({ sort: { score: -1 }, limit: 5 });
+    const page = plan(db, `SELECT doc FROM doc_runs WHERE ${where.sql} ${tail.sql}`, ...where.params, ...tail.params);
+    expect(page).toMatch(/USING INDEX ix_doc_runs_owner\.name,-score/);
+    expect(page).not.toMatch(/TEMP B-TREE/);
+    expect(plan(db, `SELECT count(*) FROM doc_runs WHERE ${where.sql}`, ...where.params)).toMatch(/USING COVERING INDEX/);
+    const top = await runs.find({ 'owner.name': 'u1' }, { sort: { score: -1 }, limit: 5 });
+    expect(top.map((r) => [r.score, r.id])).toEqual([[9, 'r009'], [9, 'r029'], [9, 'r049'], [9, 'r069'], [9, 'r089']]);
     await store.close();
   });
 

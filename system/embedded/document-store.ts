@@ -10,13 +10,15 @@
 import { SqliteError } from 'better-sqlite3';
 import {
   adoptTtl,
-  checkField,
   checkIncrement,
+  compoundFields,
+  indexName,
   DuplicateKeyError,
   InvalidQueryError,
   ttlExpiry,
   type Collection,
   type CollectionOptions,
+  type CompoundIndex,
   type Doc,
   type DocumentStore,
   type Filter,
@@ -119,13 +121,18 @@ class SqliteCollection<T extends Doc> implements Collection<T> {
     this.expires = this.hasExpiryColumn();
   }
 
-  /** Creates an expression index for every field not indexed yet. */
-  ensureIndexes(fields: string[]): void {
-    for (const field of fields) {
-      if (this.indexed.has(field) || checkField(field) === 'id') continue;
-      const index = quoteIdent(`ix_${TABLE_PREFIX}${this.name}_${field}`);
-      this.db.exec(`CREATE INDEX IF NOT EXISTS ${index} ON ${this.table} (${fieldExpr(field)})`);
-      this.indexed.add(field);
+  /** Creates an expression index for every field and compound index not made yet (a compound one ends with id). */
+  ensureIndexes(indexes: Array<string | CompoundIndex>): void {
+    for (const spec of indexes) {
+      const name = indexName(spec);
+      if (this.indexed.has(name) || name === 'id') continue;
+      const columns =
+        typeof spec === 'string'
+          ? fieldExpr(spec)
+          : [...compoundFields(spec).map(([field, direction]) => `${fieldExpr(field)} ${direction === 1 ? 'ASC' : 'DESC'}`), 'id ASC'].join(', ');
+      const index = quoteIdent(`ix_${TABLE_PREFIX}${this.name}_${name}`);
+      this.db.exec(`CREATE INDEX IF NOT EXISTS ${index} ON ${this.table} (${columns})`);
+      this.indexed.add(name);
     }
   }
 

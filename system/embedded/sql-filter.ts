@@ -46,6 +46,9 @@ function equals(field: string, raw: unknown): SqlFragment {
   if (typeof value === 'boolean') {
     return { sql: `(${expr} IS ? AND ${typeExpr(field)} IS '${value}')`, params: [value ? 1 : 0] };
   }
+  // json_extract gives text for strings and for objects and arrays (their JSON, starting with { or [): a string that
+  // cannot be such JSON only equals strings, so no type check is needed and the expression index alone answers.
+  if (typeof value === 'string' && value[0] !== '{' && value[0] !== '[') return { sql: `${expr} IS ?`, params: [value] };
   return { sql: `(${expr} IS ? AND ${typeExpr(field)} IN ${jsonTypes(value)})`, params: [value] };
 }
 

@@ -66,9 +66,35 @@ export interface TtlOptions {
   seconds: number;
 }
 
+/**
+ * An index for a query that filters on some fields and sorts on others: the fields in order with their direction,
+ * equality fields first, e.g. `{ user_id: 1, created_at: -1 }` for a user's history newest first. Adapters append
+ * the id (ascending), the tie-break every find sorts by, so such a query reads its page straight from the index.
+ */
+export type CompoundIndex = Readonly<Record<string, 1 | -1>>;
+
+/** A compound index's fields and directions, checked; at least two fields, none of them `id`. */
+export function compoundFields(index: CompoundIndex): Array<[string, 1 | -1]> {
+  const fields = Object.entries(index);
+  if (fields.length < 2) throw new InvalidQueryError('a compound index needs at least two fields');
+  for (const [field, direction] of fields) {
+    if (checkField(field) === 'id') throw new InvalidQueryError('a compound index cannot name id (it is always its last key)');
+    if (direction !== 1 && direction !== -1) throw new InvalidQueryError(`index '${field}': direction must be 1 or -1`);
+  }
+  return fields;
+}
+
+/** A stable name for an index: the field itself, or the fields with a leading '-' on descending ones. */
+export function indexName(index: string | CompoundIndex): string {
+  if (typeof index === 'string') return checkField(index);
+  return compoundFields(index)
+    .map(([field, direction]) => (direction === -1 ? `-${field}` : field))
+    .join(',');
+}
+
 export interface CollectionOptions {
-  /** Fields (dotted paths) queried often; adapters index them. */
-  indexes?: string[];
+  /** Fields (dotted paths) queried often, and compound indexes for filtered, sorted queries; adapters index them. */
+  indexes?: Array<string | CompoundIndex>;
   /**
    * Expiry of documents (see TtlOptions). A property of the collection: the first handle that names it sets it
    * for the store; later handles may repeat it or omit it, but not change it. Documents get their expiry when

@@ -72,6 +72,26 @@ afterEach(async () => {
 });
 
 describe('rate-limit service: checks', () => {
+  it("counts a signed-in caller by user without reading the address, an anonymous one by address", async () => {
+    const limiter = service();
+    let reads = 0;
+    const signedIn: Caller = {
+      userId: 'u1',
+      role: 'user',
+      get ip(): string {
+        reads++;
+        return '10.0.0.9';
+      },
+    };
+    expect(await limiter.check(signedIn, '/api/v1/scripts')).not.toBeNull();
+    expect(reads).toBe(0);
+    const a = await limiter.check(anon('10.0.0.7'), '/api/v1/scripts');
+    const b = await limiter.check(anon('10.0.0.7'), '/api/v1/scripts');
+    const other = await limiter.check(anon('10.0.0.8'), '/api/v1/scripts');
+    expect(b!.remaining).toBe(a!.remaining - 1);
+    expect(other!.remaining).toBe(a!.remaining);
+  });
+
   it('admits ten executions a minute per address, then refuses with the retry time', async () => {
     const limiter = service();
     const first = await limiter.check(anon('1.1.1.1'), '/api/v1/execute');

@@ -9,7 +9,8 @@ export class ExecutionStore {
 
   constructor(store: DocumentStore) {
     this.rows = store.collection<ExecutionRecord>('executions', {
-      indexes: ['status', 'user_id', 'partition', 'created_at', 'outbox_pending'],
+      // The compound one serves a user's history (filtered by user, newest first) page by page from the index.
+      indexes: ['status', 'user_id', 'partition', 'created_at', 'outbox_pending', { user_id: 1, created_at: -1 }],
     });
   }
 

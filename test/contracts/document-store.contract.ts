@@ -149,6 +149,38 @@ export function documentStoreContract(name: string, make: () => Promise<Document
       expect(ids(await items.find({ 'meta.owner': 'ann', 'meta.level': 2 }))).toEqual(['c']);
     });
 
+    it('never matches a string against an object or array whose JSON text it equals, indexed or not', async () => {
+      const col = fixture.store.collection<Doc & { tag: unknown }>(freshName(), { indexes: ['tag'] });
+      const docs = [
+        { id: 'obj', tag: { x: 1 } },
+        { id: 'objText', tag: '{"x":1}' },
+        { id: 'arr', tag: [1, 2] },
+        { id: 'arrText', tag: '[1,2]' },
+        { id: 'num', tag: 7 },
+        { id: 'numText', tag: '7' },
+        { id: 'yes', tag: true },
+        { id: 'yesText', tag: 'true' },
+      ];
+      for (const doc of docs) await col.insert(doc);
+      for (const [value, expected] of [['{"x":1}', ['objText']], ['[1,2]', ['arrText']], ['7', ['numText']], ['true', ['yesText']], ['1', []]] as const) {
+        expect(ids(await col.find({ tag: value })), value).toEqual(expected);
+        expect(await col.count({ tag: value }), value).toBe(expected.length);
+      }
+      expect(ids(await col.find({ tag: { $in: ['{"x":1}', '7'] } }, { sort: { id: 1 } }))).toEqual(['numText', 'objText']);
+      expect(ids(await col.find({ tag: { $ne: '[1,2]' } }, { sort: { id: 1 } }))).toEqual(['arr', 'num', 'numText', 'obj', 'objText', 'yes', 'yesText']);
+    });
+
+    it('answers the same through a compound index, and refuses one that cannot be made', async () => {
+      const col = fixture.store.collection<Doc & { owner: string; at: number }>(freshName(), { indexes: [{ owner: 1, at: -1 }, 'owner'] });
+      for (let i = 0; i < 30; i++) await col.insert({ id: `d${String(i).padStart(2, '0')}`, owner: `o${i % 3}`, at: i % 4 });
+      const page = await col.find({ owner: 'o1' }, { sort: { at: -1 }, limit: 4, skip: 1 });
+      expect(page.map((d) => [d.at, d.id])).toEqual([[3, 'd19'], [2, 'd10'], [2, 'd22'], [1, 'd01']]);
+      expect(await col.count({ owner: 'o1' })).toBe(10);
+      for (const bad of [{ owner: 1 }, { owner: 1, id: 1 }, { owner: 1, at: 2 }] as never[]) {
+        expect(() => fixture.store.collection(freshName(), { indexes: [bad] }), JSON.stringify(bad)).toThrow(InvalidQueryError);
+      }
+    });
+
     it('treats equality with null as "missing or null"', async () => {
       expect(ids(await items.find({ name: null }))).toEqual(['d', 'e']);
       expect(ids(await items.find({ n: null }))).toEqual(['f']);
