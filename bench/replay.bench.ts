@@ -9,8 +9,12 @@
  *
  * The log is the embedded one in the same data dir by default, or real Kafka when KAFKA_BROKERS is set (a fresh
  * topic namespace per run). After the run every replayed record is read back from the log and counted.
- * Environment: BENCH_EVENTS (100000), BENCH_BATCH (1000, the session's batch_size), BENCH_SPEED (100).
+ * Environment: BENCH_EVENTS (100000), BENCH_BATCH (1000, the session's batch_size), BENCH_SPEED (100), BENCH_PROFILE
+ * (a file: a V8 CPU profile of the replay phase alone is written there, for `.cpuprofile` viewers), BENCH_TARGET
+ * (`kafka`, the default: the event log; `test`: sent nowhere, which measures reading and marking alone).
  */
+import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createKafkaEventLog } from '../bridges/kafka/event-log.js';
@@ -29,6 +33,8 @@ import { waitFor } from '../test/support/wait.js';
 const EVENTS = Number(process.env['BENCH_EVENTS'] ?? 100_000);
 const BATCH = Number(process.env['BENCH_BATCH'] ?? 1000);
 const SPEED = Number(process.env['BENCH_SPEED'] ?? 100);
+const PROFILE = process.env['BENCH_PROFILE'];
+const TARGET = process.env['BENCH_TARGET'] === 'test' ? 'test' : 'kafka';
 const PARTITIONS = 16;
 
 async function main(): Promise<void> {
@@ -41,7 +47,8 @@ async function main(): Promise<void> {
     : createSqliteEventLog(db, { partitions: PARTITIONS });
   const bus = createInProcessBus();
   const node = await startReplayNode({ store, eventLog, bus, replayDir: join(dir.path, 'replays') }, 'bench');
-  console.log(`bench:replay  ${EVENTS} events → ${brokers ? `Kafka (${brokers})` : 'embedded log (SQLite)'}  batch ${BATCH}  speed ${SPEED}  (${cpus().length} cores, load ${loadavg()[0]!.toFixed(2)})`);
+  const sink = TARGET === 'test' ? 'nowhere (target test)' : brokers ? `Kafka (${brokers})` : 'embedded log (SQLite)';
+  console.log(`bench:replay  ${EVENTS} events → ${sink}  batch ${BATCH}  speed ${SPEED}  (${cpus().length} cores, load ${loadavg()[0]!.toFixed(2)})`);
 
   try {
     // Fill the store: runs interleaved in time, as a burst of executions would be.
@@ -63,8 +70,9 @@ async function main(): Promise<void> {
     console.log(`  pacing floor at speed ${SPEED}: ${(spanMs / SPEED / 1000).toFixed(2)} s (≤ ${Math.round(EVENTS / (spanMs / SPEED / 1000))} events/s)`);
 
     const service = node.replay.service;
-    const config = ReplayConfigSchema.parse({ replay_type: 'time_range', target: 'kafka', filter: { start_time: first.timestamp }, speed_multiplier: SPEED, batch_size: BATCH, preserve_timestamps: true });
+    const config = ReplayConfigSchema.parse({ replay_type: 'time_range', target: TARGET, filter: { start_time: first.timestamp }, speed_multiplier: SPEED, batch_size: BATCH, preserve_timestamps: true });
     const { session_id } = await service.create(config, 'bench');
+    const profiler = PROFILE ? await startProfile() : null;
     const started = Date.now();
     const cpuBefore = process.cpuUsage();
     await service.start(session_id);
@@ -73,6 +81,7 @@ async function main(): Promise<void> {
       return s && s.status !== 'running' ? s : null;
     }, { timeoutMs: 600_000, intervalMs: 20, message: 'the session to finish' });
     const cpu = process.cpuUsage(cpuBefore);
+    if (profiler && PROFILE) await writeFile(PROFILE, JSON.stringify(await profiler.stop()));
     const cpuSeconds = (cpu.user + cpu.system) / 1e6;
     const seconds = (Date.parse(done.completed_at!) - Date.parse(done.started_at!)) / 1000;
     const wall = (Date.now() - started) / 1000;
@@ -81,6 +90,10 @@ async function main(): Promise<void> {
     // Other work on the machine slows the wall-clock figure; the process's own CPU time is far less disturbed.
     console.log(`  this process used ${cpuSeconds.toFixed(2)} s of CPU for it: ${Math.round(done.replayed_events / cpuSeconds)} events per CPU-second${brokers ? ' (the broker\'s own CPU not included)' : ''}`);
 
+    if (TARGET === 'test') {
+      if (done.status !== 'completed' || done.replayed_events !== EVENTS) process.exitCode = 1;
+      return;
+    }
     // Read back: every replayed record is in the log exactly once.
     const ids = new Set<string>();
     let records = 0;
@@ -101,6 +114,21 @@ async function main(): Promise<void> {
     await store.close();
     await dir.cleanup();
   }
+}
+
+/** Starts V8's CPU profiler on this process; stop() answers the profile. */
+async function startProfile(): Promise<{ stop(): Promise<object> }> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return {
+    async stop() {
+      const { profile } = await session.post('Profiler.stop');
+      session.disconnect();
+      return profile;
+    },
+  };
 }
 
 await main();

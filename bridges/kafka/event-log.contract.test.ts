@@ -18,6 +18,10 @@ eventLogContract('Kafka', async () => {
         if (topic !== DEAD_LETTER_TOPIC) logs.topics.add(topic);
         return log.append(topic, key, value, headers);
       },
+      appendMany: (records) => {
+        for (const { topic } of records) if (topic !== DEAD_LETTER_TOPIC) logs.topics.add(topic);
+        return log.appendMany(records);
+      },
       consume: (options, handler) => {
         for (const topic of options.topics) if (topic !== DEAD_LETTER_TOPIC) logs.topics.add(topic);
         logs.groups.add(options.group);

@@ -145,13 +145,35 @@ describe('Kafka event log (real broker)', () => {
     await expect(log.ping()).rejects.toThrow();
     await expect(log.append('nowhere', 'k', 'v')).rejects.toThrow();
     expect(Date.now() - started).toBeLessThan(5_000);
+    const [failed] = await log.appendMany([{ topic: 'nowhere', key: 'k', value: 'v' }]);
+    expect(failed).toBeInstanceOf(Error);
     await log.close();
+  });
+
+  it('appendMany: a record the broker refuses fails alone, the others of the batch are appended in order', async () => {
+    const log = logs.open();
+    const topic = logs.topic();
+    const tooLarge = 'x'.repeat(2 * 1024 * 1024); // over the broker's message.max.bytes (1 MiB)
+    const results = await log.appendMany([
+      { topic, key: 'k', value: 'before' },
+      { topic, key: 'k', value: tooLarge },
+      { topic, key: 'k', value: 'after' },
+    ]);
+    expect(results[0]).toBeNull();
+    expect(results[1]).toBeInstanceOf(Error);
+    expect(results[2]).toBeNull();
+    const collector = await collect(log, { group: logs.group(), topics: [topic] });
+    await waitFor(() => collector.records.length === 2, { message: 'the two records the broker took' });
+    await delay(300);
+    expect(collector.values()).toEqual(['before', 'after']);
+    await collector.consumer.stop();
   });
 
   it('rejects calls after close', async () => {
     const log = logs.open();
     await log.close();
     await expect(log.append(logs.topic(), 'k', 'v')).rejects.toThrow('closed');
+    await expect(log.appendMany([{ topic: logs.topic(), key: 'k', value: 'v' }])).rejects.toThrow('closed');
     await expect(log.ping()).rejects.toThrow('closed');
   });
 });

@@ -15,20 +15,24 @@
 import { Kafka, Partitioners, type Admin, type Message, type Producer, type RetryOptions } from 'kafkajs';
 import { partitionOf } from '../../system/domain/partition.js';
 import {
+  asError,
   checkRecord,
   checkRetry,
   checkTopic,
   DEAD_LETTER_HEADERS,
   DEAD_LETTER_TOPIC,
   DEFAULT_RETRY,
+  recordProblems,
   type Consumer,
   type EventLog,
+  type NewLogRecord,
   type RetryPolicy,
 } from '../../system/ports/event-log.js';
 import { messagingMetrics } from '../../system/telemetry/instruments.js';
 import { consumerLag, type GroupTopics } from './lag.js';
 import { describeError, kafkajsLogging, STDERR_LOGGER, type KafkaLogger } from './logger.js';
 import { DEFAULT_TUNING, startMember, type ConsumerTuning, type MemberContext } from './member.js';
+import { installProduceEncoder } from './produce-encoder.js';
 import { headersToKafka } from './records.js';
 import { withTimeout } from '../../system/util/with-timeout.js';
 
@@ -69,6 +73,7 @@ export interface KafkaEventLogOptions {
 const DEFAULT_CLIENT_RETRY: RetryOptions = { initialRetryTime: 100, maxRetryTime: 2_000, retries: 10 };
 /** How long a topic this log created may take to show up with leaders in the cluster's metadata. */
 const TOPIC_READY_TIMEOUT_MS = 30_000;
+const NO_PROBLEMS: ReadonlyMap<string, Error> = new Map();
 /** Roughly the most characters one produce request carries, so one huge record does not take others down with it. */
 const MAX_REQUEST_CHARS = 512 * 1024;
 
@@ -82,6 +87,9 @@ export function createKafkaEventLog(options: KafkaEventLogOptions): EventLog {
   const replicationFactor = options.replicationFactor ?? 1;
   const pingTimeoutMs = options.pingTimeoutMs ?? 3_000;
   const logger = options.logger ?? STDERR_LOGGER;
+  if (!installProduceEncoder()) {
+    logger.warn({}, 'kafkajs is not the version the fast produce encoder was written for: producing with its own, slower encoder');
+  }
   const clientRetry = { ...DEFAULT_CLIENT_RETRY, ...options.clientRetry };
   const ns = options.namespace ?? '';
   if (ns) checkTopic(ns);
@@ -109,6 +117,8 @@ export function createKafkaEventLog(options: KafkaEventLogOptions): EventLog {
   );
   const sender = new Sender(() => producer.get());
   const topics = new Map<string, Promise<void>>();
+  /** Topics (broker names) created or checked by this log: appends to them need not wait. */
+  const readyTopics = new Set<string>();
   const members = new Set<Consumer>();
   /** The groups of running members and their topics (broker names), for lag(). */
   const running = new Map<Consumer, GroupTopics>();
@@ -131,6 +141,7 @@ export function createKafkaEventLog(options: KafkaEventLogOptions): EventLog {
           waitForLeaders: false,
         });
         await awaitLeaders(client, topic, partitions, TOPIC_READY_TIMEOUT_MS);
+        readyTopics.add(topic);
       })();
       topics.set(topic, known);
       known.catch(() => topics.delete(topic));
@@ -138,9 +149,63 @@ export function createKafkaEventLog(options: KafkaEventLogOptions): EventLog {
     return known;
   };
 
-  const send = async (topic: string, key: string, value: string, headers: Record<string, string>): Promise<void> => {
-    await ensureTopic(topic);
-    await sender.send(topic, { key, value, headers: headersToKafka(headers), partition: partitionOf(key, partitions) });
+  /**
+   * Hands appends to the Sender in call order once their topics (broker names) exist: a call still waiting for a
+   * topic holds back the calls made after it, so a key's records keep their order across append and appendMany.
+   * `enqueue` gets the topics that could not be made ready.
+   */
+  let waiting = 0;
+  let lastAdmitted: Promise<void> = Promise.resolve();
+  const admit = <T>(onBroker: Iterable<string>, enqueue: (problems: ReadonlyMap<string, Error>) => Promise<T>): Promise<T> => {
+    const needed = [...onBroker];
+    if (waiting === 0 && needed.every((topic) => readyTopics.has(topic))) return enqueue(NO_PROBLEMS);
+    waiting++;
+    const previous = lastAdmitted;
+    let result!: Promise<T>;
+    const admitted = (async () => {
+      await previous;
+      const problems = new Map<string, Error>();
+      await Promise.all(needed.map((topic) => ensureTopic(topic).catch((error: unknown) => void problems.set(topic, asError(error)))));
+      waiting--;
+      result = enqueue(problems);
+    })();
+    lastAdmitted = admitted;
+    return admitted.then(() => result);
+  };
+
+  const send = (topic: string, key: string, value: string, headers: Record<string, string>): Promise<void> =>
+    admit([topic], (problems) => {
+      const problem = problems.get(topic);
+      if (problem) return Promise.reject(problem);
+      return sender.send(topic, { key, value, headers: headersToKafka(headers), partition: partitionOf(key, partitions) });
+    });
+
+  /** Sends the valid records (`results` null) in one go, in order; fills in `results` as appendMany answers. */
+  const sendMany = (records: readonly NewLogRecord[], results: Array<Error | null>): Promise<Array<Error | null>> => {
+    const used = new Set<string>();
+    records.forEach((r, i) => {
+      if (!results[i]) used.add(physical(r.topic));
+    });
+    return admit(used, async (problems) => {
+      const entries: Array<{ topic: string; message: Message; index: number }> = [];
+      records.forEach((r, i) => {
+        if (results[i]) return;
+        const topic = physical(r.topic);
+        const problem = problems.get(topic);
+        if (problem) results[i] = problem;
+        else entries.push({ topic, message: { key: r.key, value: r.value, headers: headersToKafka(r.headers ?? {}), partition: partitionOf(r.key, partitions) }, index: i });
+      });
+      const sent = await sender.sendMany(entries);
+      const counts = new Map<string, number>();
+      entries.forEach(({ index }, k) => {
+        const error = sent[k] ?? null;
+        results[index] = error;
+        const { topic } = records[index]!;
+        if (!error) counts.set(topic, (counts.get(topic) ?? 0) + 1);
+      });
+      for (const [topic, n] of counts) messagingMetrics.sent('kafka', topic, n);
+      return results;
+    });
   };
 
   const context: MemberContext = {
@@ -169,6 +234,10 @@ export function createKafkaEventLog(options: KafkaEventLogOptions): EventLog {
       checkRecord(key, value, headers);
       await send(physical(topic), key, value, headers);
       messagingMetrics.sent('kafka', topic);
+    },
+    async appendMany(records) {
+      ensureOpen();
+      return sendMany(records, recordProblems(records));
     },
     async consume(consumerOptions, handler) {
       ensureOpen();
@@ -252,12 +321,32 @@ function lazyClient<T extends Admin | Producer>(make: () => T): { get(): Promise
   };
 }
 
+/** Appends made together (one append(), or one appendMany()), settled once every one of them was sent or failed. */
+class AppendGroup {
+  private left: number;
+  readonly results: Array<Error | null>;
+
+  constructor(
+    size: number,
+    private readonly done: (results: Array<Error | null>) => void,
+  ) {
+    this.left = size;
+    this.results = new Array<Error | null>(size).fill(null);
+    if (size === 0) done(this.results);
+  }
+
+  settle(index: number, error: Error | null): void {
+    this.results[index] = error;
+    if (--this.left === 0) this.done(this.results);
+  }
+}
+
 interface Pending {
   topic: string;
   message: Message;
   chars: number;
-  resolve(): void;
-  reject(error: unknown): void;
+  group: AppendGroup;
+  index: number;
 }
 
 /**
@@ -270,10 +359,19 @@ class Sender {
 
   constructor(private readonly producer: () => Promise<Producer>) {}
 
+  /** Resolves when the message is acknowledged, rejects with the error of its request. */
   send(topic: string, message: Message): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.pending.push({ topic, message, chars: size(message), resolve, reject });
-      this.flushing ??= this.flush();
+      const group = new AppendGroup(1, ([error]) => (error ? reject(error) : resolve()));
+      this.enqueue(topic, message, group, 0);
+    });
+  }
+
+  /** Sends messages in order; answers per message null once acknowledged, or the error of its request. */
+  sendMany(entries: ReadonlyArray<{ topic: string; message: Message }>): Promise<Array<Error | null>> {
+    return new Promise((resolve) => {
+      const group = new AppendGroup(entries.length, resolve);
+      entries.forEach(({ topic, message }, index) => this.enqueue(topic, message, group, index));
     });
   }
 
@@ -282,11 +380,17 @@ class Sender {
     return this.flushing ?? Promise.resolve();
   }
 
+  private enqueue(topic: string, message: Message, group: AppendGroup, index: number): void {
+    this.pending.push({ topic, message, chars: size(message), group, index });
+    this.flushing ??= this.flush();
+  }
+
   private async flush(): Promise<void> {
     // Let the appends of the current turn join the first request.
     await Promise.resolve();
     while (this.pending.length > 0) {
       const batch = this.take();
+      let failure: Error | null = null;
       try {
         const producer = await this.producer();
         const byTopic = new Map<string, Message[]>();
@@ -299,10 +403,10 @@ class Sender {
           acks: -1,
           topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
         });
-        for (const entry of batch) entry.resolve();
       } catch (error) {
-        for (const entry of batch) entry.reject(error);
+        failure = asError(error);
       }
+      for (const entry of batch) entry.group.settle(entry.index, failure);
     }
     this.flushing = undefined;
   }

@@ -23,8 +23,10 @@ export function headersFromKafka(headers: IHeaders | undefined): Record<string, 
 /** The headers of an outgoing message (kafkajs sends strings as UTF-8), copied so later edits do not leak in. */
 export function headersToKafka(headers: Record<string, string>): IHeaders {
   const result: IHeaders = {};
-  for (const [name, value] of Object.entries(headers)) {
-    Object.defineProperty(result, name, { value, enumerable: true, writable: true, configurable: true });
+  for (const name of Object.keys(headers)) {
+    // Plain assignment keeps the object fast; `__proto__` would set the prototype instead of an entry.
+    if (name === '__proto__') Object.defineProperty(result, name, { value: headers[name], enumerable: true, writable: true, configurable: true });
+    else result[name] = headers[name];
   }
   return result;
 }

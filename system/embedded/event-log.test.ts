@@ -91,6 +91,7 @@ describe('embedded event log', () => {
     expect(finished).toBe(true);
     expect(revoked).toEqual([[0, 1, 2, 3]]);
     await expect(log.append('t', 'k', 'late')).rejects.toThrow(/closed/);
+    await expect(log.appendMany([{ topic: 't', key: 'k', value: 'late' }])).rejects.toThrow(/closed/);
   });
 
   it('writes the appends of one turn together, in call order, with offsets that continue those of other connections', async () => {

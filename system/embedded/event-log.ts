@@ -5,7 +5,7 @@
  * another process on the same file are picked up within `pollMs`.
  */
 import { partitionOf } from '../domain/partition.js';
-import { checkRecord, checkTopic, type Consumer, type ConsumerLag, type ConsumerOptions, type EventLog, type RecordHandler } from '../ports/event-log.js';
+import { asError, checkRecord, checkTopic, recordProblems, type Consumer, type ConsumerLag, type ConsumerOptions, type EventLog, type RecordHandler } from '../ports/event-log.js';
 import { checkRetry, DEFAULT_RETRY, startMember, type MemberContext, type RetryPolicy } from './log-consumer.js';
 import { messagingMetrics } from '../telemetry/instruments.js';
 import { LogTables, type NewRecord } from './log-tables.js';
@@ -70,9 +70,31 @@ export function createSqliteEventLog(db: SqliteDb, options: SqliteEventLogOption
       checkRecord(key, value, headers);
       const partition = partitionOf(key, partitions);
       // Once this resolves the record is in the WAL and survives a killed process (see groupCommit).
-      await commits.add({ topic, partition, key, value, headers });
+      await commits.add([{ topic, partition, key, value, headers }]);
       context.appended(topic, partition);
       messagingMetrics.sent('embedded', topic);
+    },
+    async appendMany(records) {
+      ensureOpen();
+      const results = recordProblems(records);
+      const valid: NewRecord[] = [];
+      records.forEach((r, i) => {
+        if (!results[i]) valid.push({ topic: r.topic, partition: partitionOf(r.key, partitions), key: r.key, value: r.value, headers: r.headers ?? {} });
+      });
+      if (valid.length === 0) return results;
+      try {
+        await commits.add(valid);
+      } catch (error) {
+        const failure = asError(error);
+        return results.map((problem) => problem ?? failure);
+      }
+      const sent = new Map<string, number>();
+      for (const r of valid) {
+        context.appended(r.topic, r.partition);
+        sent.set(r.topic, (sent.get(r.topic) ?? 0) + 1);
+      }
+      for (const [topic, n] of sent) messagingMetrics.sent('embedded', topic, n);
+      return results;
     },
     async consume(consumerOptions: ConsumerOptions, handler: RecordHandler) {
       ensureOpen();
@@ -134,17 +156,17 @@ export function createSqliteEventLog(db: SqliteDb, options: SqliteEventLogOption
 /**
  * Group commit: the appends made in one turn of the event loop are inserted in one transaction, in call order, so a
  * burst of appends (a replay's batch, a transition's events) costs one WAL write instead of one per record. Each
- * append resolves once its transaction committed; a failed transaction rejects every append in it.
+ * add() resolves once its transaction committed; a failed transaction rejects every add() in it.
  */
-function groupCommit(db: SqliteDb, tables: LogTables): { add(record: NewRecord): Promise<void> } {
-  let pending: Array<{ record: NewRecord; resolve: () => void; reject: (e: unknown) => void }> = [];
+function groupCommit(db: SqliteDb, tables: LogTables): { add(records: NewRecord[]): Promise<void> } {
+  let pending: Array<{ records: NewRecord[]; resolve: () => void; reject: (e: unknown) => void }> = [];
   const insertAll = db.transaction((records: NewRecord[]) => tables.appendMany(records));
   const flush = () => {
     const batch = pending;
     pending = [];
     try {
-      if (batch.length === 1) tables.append(batch[0]!.record);
-      else insertAll.immediate(batch.map((b) => b.record));
+      if (batch.length === 1 && batch[0]!.records.length === 1) tables.append(batch[0]!.records[0]!);
+      else insertAll.immediate(batch.length === 1 ? batch[0]!.records : batch.flatMap((b) => b.records));
     } catch (error) {
       for (const b of batch) b.reject(error);
       return;
@@ -152,10 +174,10 @@ function groupCommit(db: SqliteDb, tables: LogTables): { add(record: NewRecord):
     for (const b of batch) b.resolve();
   };
   return {
-    add: (record) =>
+    add: (records) =>
       new Promise<void>((resolve, reject) => {
         if (pending.length === 0) queueMicrotask(flush);
-        pending.push({ record, resolve, reject });
+        pending.push({ records, resolve, reject });
       }),
   };
 }

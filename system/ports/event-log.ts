@@ -13,6 +13,15 @@ export interface LogRecord {
   headers: Record<string, string>;
 }
 
+/** A record to append: where it goes and what it says (the log picks the partition from the key). */
+export interface NewLogRecord {
+  topic: string;
+  key: string;
+  /** JSON text of the message. */
+  value: string;
+  headers?: Record<string, string>;
+}
+
 export type RecordHandler = (record: LogRecord) => Promise<void>;
 
 /**
@@ -59,6 +68,13 @@ export interface EventLog {
   readonly partitions: number;
   /** Appends one record; resolves when it is durable. */
   append(topic: string, key: string, value: string, headers?: Record<string, string>): Promise<void>;
+  /**
+   * Appends many records in one call, as append() would one after the other (a key's records keep the order given),
+   * for bursts such as a replay's batch. Answers one entry per record, in order: null once it is durable, or the
+   * error that kept it out (an invalid record fails alone; a write that fails fails the records it carried).
+   * Rejects only when the log is closed.
+   */
+  appendMany(records: readonly NewLogRecord[]): Promise<Array<Error | null>>;
   consume(options: ConsumerOptions, handler: RecordHandler): Promise<Consumer>;
   /** How far the consumer groups running in this process are behind, per topic and partition (for metrics). */
   lag(): Promise<ConsumerLag[]>;
@@ -84,11 +100,43 @@ export const DEAD_LETTER_HEADERS = {
 
 /** Only strings go in, so whatever an adapter appends can be read back the same. Throws TypeError otherwise. */
 export function checkRecord(key: unknown, value: unknown, headers: Record<string, unknown>): void {
-  if (typeof key !== 'string' || typeof value !== 'string') throw new TypeError('key and value must be strings');
-  for (const [name, header] of Object.entries(headers)) {
-    if (typeof header !== 'string') throw new TypeError(`header '${name}' must be a string`);
+  const problem = recordFieldProblem(key, value, headers);
+  if (problem) throw problem;
+}
+
+/** What checkRecord would throw, or null. */
+function recordFieldProblem(key: unknown, value: unknown, headers: Record<string, unknown>): TypeError | null {
+  if (typeof key !== 'string' || typeof value !== 'string') return new TypeError('key and value must be strings');
+  for (const name of Object.keys(headers)) {
+    if (typeof headers[name] !== 'string') return new TypeError(`header '${name}' must be a string`);
+  }
+  return null;
+}
+
+/**
+ * Why each record cannot be appended (a bad topic name or a non-string field), or null where it can; a topic's name
+ * is checked once per call.
+ */
+export function recordProblems(records: readonly NewLogRecord[]): Array<Error | null> {
+  const topics = new Map<string, Error | null>();
+  return records.map(({ topic, key, value, headers }) => {
+    let problem = topics.get(topic);
+    if (problem === undefined) topics.set(topic, (problem = topicProblem(topic)));
+    return problem ?? recordFieldProblem(key, value, headers ?? {});
+  });
+}
+
+function topicProblem(topic: string): Error | null {
+  try {
+    checkTopic(topic);
+    return null;
+  } catch (error) {
+    return asError(error);
   }
 }
+
+/** An unknown thrown value as an Error. */
+export const asError = (error: unknown): Error => (error instanceof Error ? error : new Error(String(error)));
 
 /** Kafka's legal topic names, which every adapter accepts and nothing else. */
 export function checkTopic(topic: string): void {

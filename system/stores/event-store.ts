@@ -98,7 +98,7 @@ export class EventStore {
   }
 }
 
+/** The event of a stored row: checked against the catalogue, without the row's `id`. */
 function toEvent(row: StoredEvent): DomainEvent {
-  const { id: _id, ...rest } = row;
-  return parseEvent(rest);
+  return parseEvent(row, 'id');
 }

@@ -117,8 +117,8 @@ const rebalances = registry.counter('messaging.consumer.rebalances', 'Consumer-g
 
 /** The event log (Kafka or the embedded log): produced and consumed records, group rebalances. */
 export const messagingMetrics = {
-  sent(system: string, topic: string): void {
-    sent.add([system, topic]);
+  sent(system: string, topic: string, n = 1): void {
+    sent.add([system, topic], n);
   },
   consumed(system: string, topic: string, group: string): void {
     consumed.add([system, topic, group]);

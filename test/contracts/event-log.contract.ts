@@ -59,6 +59,70 @@ export function eventLogContract(name: string, make: () => Promise<EventLogFixtu
       await collector.consumer.stop();
     });
 
+    it('appends a batch with appendMany: each record once, in its key\'s partition, in the order given, with its headers', async () => {
+      const other = freshName('topic');
+      const keys = ['exec-a', 'exec-b', 'exec-c', 'exec-d', 'exec-e'];
+      const records = Array.from({ length: 400 }, (_, i) => ({
+        topic: i % 3 === 0 ? other : topic,
+        key: keys[i % keys.length]!,
+        value: JSON.stringify({ i, text: 'ünï ✓'.repeat(i % 7) }),
+        headers: { n: String(i), note: 'cödé' },
+      }));
+      await expect(log.appendMany(records)).resolves.toEqual(records.map(() => null));
+      const collector = await collect(log, { group: freshName('g'), topics: [topic, other] });
+      await waitFor(() => collector.records.length === records.length, { message: `${records.length} records` });
+      for (const record of collector.records) {
+        const sent = records[Number(record.headers['n'])]!;
+        expect(record).toMatchObject({ topic: sent.topic, key: sent.key, value: sent.value, headers: sent.headers, partition: partitionOf(sent.key, log.partitions) });
+      }
+      expect(new Set(collector.records.map((r) => r.headers['n'])).size).toBe(records.length);
+      for (const t of [topic, other]) {
+        for (const key of keys) {
+          const got = collector.records.filter((r) => r.topic === t && r.key === key).map((r) => Number(r.headers['n']));
+          const given = records.flatMap((r, i) => (r.topic === t && r.key === key ? [i] : []));
+          expect(got).toEqual(given);
+        }
+      }
+      await collector.consumer.stop();
+    });
+
+    it('keeps the call order of append and appendMany made together on one key', async () => {
+      const calls = [
+        log.append(topic, 'k', 'one'),
+        log.appendMany([{ topic, key: 'k', value: 'two' }, { topic, key: 'k', value: 'three' }]),
+        log.append(topic, 'k', 'four'),
+        log.appendMany([{ topic, key: 'k', value: 'five' }]),
+      ];
+      await Promise.all(calls);
+      const collector = await collect(log, { group: freshName('g'), topics: [topic] });
+      await waitFor(() => collector.records.length === 5, { message: 'five records' });
+      expect(collector.values()).toEqual(['one', 'two', 'three', 'four', 'five']);
+      await collector.consumer.stop();
+    });
+
+    it('reports an invalid record of appendMany alone and appends the others; an empty batch answers []', async () => {
+      const results = await log.appendMany([
+        { topic, key: 'k', value: 'first' },
+        { topic: 'not a topic!', key: 'k', value: 'bad topic' },
+        { topic, key: 'k', value: 42 as unknown as string },
+        { topic, key: 'k', value: 'last', headers: { h: 1 as unknown as string } },
+        { topic, key: 'k', value: 'second' },
+      ]);
+      expect(results.map((r) => r?.message ?? null)).toEqual([
+        null,
+        "invalid topic name 'not a topic!'",
+        'key and value must be strings',
+        "header 'h' must be a string",
+        null,
+      ]);
+      const collector = await collect(log, { group: freshName('g'), topics: [topic] });
+      await waitFor(() => collector.records.length === 2, { message: 'the two valid records' });
+      await delay(200);
+      expect(collector.values()).toEqual(['first', 'second']);
+      await expect(log.appendMany([])).resolves.toEqual([]);
+      await collector.consumer.stop();
+    });
+
     it('handles each partition strictly in order, one record at a time', async () => {
       const keys = keysInDistinctPartitions(3, log.partitions);
       await Promise.all(keys.map((key) => appendAll(log, topic, key, series(key, 40))));

@@ -49,16 +49,26 @@ describe.each(Object.keys(STORES) as Array<keyof typeof STORES>)('replay session
     ({ store, drop } = await STORES[kind](db));
     const real = createSqliteEventLog(db, { partitions: 4 });
     // The real log, with appends of chosen events failing (a broker refusing them).
+    const refusal = (value: string): Error | null => {
+      const id = (JSON.parse(value) as { event_id: string }).event_id;
+      const left = failing.get(id) ?? 0;
+      if (left === 0) return null;
+      failing.set(id, left - 1);
+      return new Error(`broker refused ${id}`);
+    };
     eventLog = {
       ...real,
       append: async (topic, key, value, headers) => {
-        const id = (JSON.parse(value) as { event_id: string }).event_id;
-        const left = failing.get(id) ?? 0;
-        if (left > 0) {
-          failing.set(id, left - 1);
-          throw new Error(`broker refused ${id}`);
-        }
+        const refused = refusal(value);
+        if (refused) throw refused;
         return real.append(topic, key, value, headers);
+      },
+      appendMany: async (records) => {
+        const results = records.map((r) => refusal(r.value));
+        const taken = records.filter((_, i) => !results[i]);
+        const written = await real.appendMany(taken);
+        let k = 0;
+        return results.map((refused) => refused ?? written[k++] ?? null);
       },
     };
     bus = createInProcessBus();
