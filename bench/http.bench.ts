@@ -4,9 +4,10 @@
  *   1. GET /api/v1/health/live
  *   2. GET /api/v1/user/executions?limit=20 as a signed-in user with 20 stored executions: the same session check
  *      (access_token cookie → JWT verify → user and revocation lookup), zod validation and SQLite read in all three.
- * The same server runs a second time with telemetry on (tracing at the default sampling ratio, store spans, OTLP
- * export to a local sink) in a process of its own (bench/http-telemetry-server.ts, its CPU read from /proc), and the
- * cost is printed against the first (target ≤ 10 %; /health/live is never traced).
+ * Every server runs in a process of its own (bench/http-bench-server.ts) over its own copy of the same stack, so each
+ * is measured alone: its CPU per request is read from /proc, and no server pays for another's heap or garbage.
+ * Our server runs a second time with telemetry on (tracing at the default sampling ratio, store spans, OTLP export
+ * to a local sink), and the cost is printed against the first (target ≤ 10 %; /health/live is never traced).
  * BENCH_AUTH=header swaps the session for the test header (x-test-user), to see what the session check costs.
  * Figures and target ratios are printed, not asserted.
  * The servers take turns for BENCH_ROUNDS rounds and the median of each is printed, so background load on a shared
@@ -14,18 +15,10 @@
  * BENCH_WARMUP_SECONDS (2, once per server and endpoint).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import Fastify from 'fastify';
-import uWS from 'uWebSockets.js';
-import { parseInput } from '../http/errors.js';
-import { UserExecutionsQuery, queryRecord, toListQuery } from '../http/schemas/executions.js';
-import type { CallerResolver } from '../http/pipeline.js';
-import { TEST_USER_HEADER } from '../http/test-caller.js';
+import { existsSync, readFileSync } from 'node:fs';
 import { loadConfig } from '../system/config.js';
 import { startOtlpSink } from './otlp-sink.js';
-import { openStack, SESSIONS } from './http-bench-stack.js';
-import type { HttpStack } from '../test/support/http-stack.js';
-import { readFileSync } from 'node:fs';
+import { SESSIONS } from './http-bench-stack.js';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 4);
 const ROUNDS = Math.max(1, Number(process.env['BENCH_ROUNDS'] ?? 3));
@@ -35,11 +28,13 @@ const LIVE = '/api/v1/health/live';
 const READ = '/api/v1/user/executions?limit=20';
 const OURS = 'integr8s (uWS + pipeline)';
 const TRACED = 'integr8s + tracing';
+const FASTIFY = 'fastify (minimal)';
+const BARE = 'bare uWS (no pipeline)';
 
 interface Figures {
   rps: number;
   p99Ms: number;
-  /** CPU time the bench process (all three servers live in it; wrk does not) spent per request during the run. */
+  /** CPU time the server's process spent per request during the run. */
   cpuUsPerRequest: number;
 }
 type Tool = { kind: 'wrk' } | { kind: 'autocannon'; bin: string };
@@ -63,18 +58,14 @@ function run(cmd: string, args: string[]): Promise<string> {
 
 const toMs = (value: string, unit: string) => Number(value) * ({ us: 0.001, ms: 1, s: 1000 }[unit] ?? Number.NaN);
 
-/** CPU time used so far (µs) by this process, or by the server process `pid` when given. */
-function cpuNow(pid?: number): number {
-  if (pid === undefined) {
-    const u = process.cpuUsage();
-    return u.user + u.system;
-  }
+/** CPU time used so far (µs) by the server process `pid`. */
+function cpuNow(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return ((Number(fields[11]) + Number(fields[12])) / 100) * 1e6;
 }
 
-/** Loads one URL for `seconds` and returns requests/s and p99 latency; CPU is the server process `pid`'s when given. */
-async function load(tool: Tool, url: string, seconds: number, headers: Record<string, string>, pid?: number): Promise<Figures> {
+/** Loads one URL for `seconds` and returns requests/s, p99 latency and the CPU the server process `pid` spent per request. */
+async function load(tool: Tool, url: string, seconds: number, headers: Record<string, string>, pid: number): Promise<Figures> {
   if (tool.kind === 'wrk') {
     const h = Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
     const cpu = cpuNow(pid);
@@ -100,52 +91,6 @@ async function load(tool: Tool, url: string, seconds: number, headers: Record<st
   return { rps: out.requests.average, p99Ms: out.latency.p99, cpuUsPerRequest: (used.user + used.system) / out.requests.total };
 }
 
-/** The same work as our routes, on Fastify with no plugins: resolve the caller, validate the query, call the service. */
-async function startFastify(s: HttpStack, resolve: CallerResolver, live: () => unknown): Promise<{ port: number; close(): Promise<void> }> {
-  const app = Fastify({ logger: false });
-  app.get(LIVE, async () => live());
-  app.get('/api/v1/user/executions', async (req, reply) => {
-    const caller = await resolve({ headers: req.headers as Record<string, string>, ip: req.ip });
-    if (caller.userId === null) return reply.code(401).send({ detail: 'Not authenticated', type: 'Unauthenticated' });
-    const query = parseInput(UserExecutionsQuery, queryRecord(new URLSearchParams(req.url.split('?')[1] ?? '')));
-    return s.executions.listOwn(caller, toListQuery(query));
-  });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const address = app.server.address();
-  return { port: typeof address === 'object' && address ? address.port : 0, close: () => app.close() };
-}
-
-/** A bare uWS app with the same two handlers and nothing in front of them. */
-function startBareUws(s: HttpStack, resolve: CallerResolver, live: () => unknown): Promise<{ port: number; close(): void }> {
-  const app = uWS.App();
-  app.get(LIVE, (res) => {
-    res.cork(() => res.writeHeader('content-type', 'application/json').end(JSON.stringify(live())));
-  });
-  app.get('/api/v1/user/executions', (res, req) => {
-    let aborted = false;
-    res.onAborted(() => (aborted = true));
-    const headers = { cookie: req.getHeader('cookie'), [TEST_USER_HEADER]: req.getHeader(TEST_USER_HEADER) };
-    const query = new URLSearchParams(req.getQuery() ?? '');
-    void (async () => {
-      const caller = await resolve({ headers, ip: '127.0.0.1' });
-      if (caller.userId === null) {
-        if (!aborted) res.cork(() => res.writeStatus('401 Unauthorized').end());
-        return;
-      }
-      const page = await s.executions.listOwn(caller, toListQuery(parseInput(UserExecutionsQuery, queryRecord(query))));
-      if (!aborted) res.cork(() => res.writeHeader('content-type', 'application/json').end(JSON.stringify(page)));
-    })().catch(() => {
-      if (!aborted) res.cork(() => res.writeStatus('500 Internal Server Error').end());
-    });
-  });
-  return new Promise((ok, fail) =>
-    app.listen('127.0.0.1', 0, (socket) => {
-      if (!socket) return fail(new Error('bare uWS cannot listen'));
-      ok({ port: uWS.us_socket_local_port(socket as unknown as uWS.us_socket), close: () => uWS.us_listen_socket_close(socket) });
-    }),
-  );
-}
-
 const fmt = (f: Figures) =>
   `${f.rps.toFixed(0).padStart(8)} req/s   p99 ${f.p99Ms.toFixed(2).padStart(7)} ms   ${f.cpuUsPerRequest.toFixed(1).padStart(6)} µs CPU/request`;
 const ratio = (a: Figures, b: Figures) => a.rps / b.rps;
@@ -159,22 +104,15 @@ async function main(): Promise<void> {
     console.error('wrk is not installed. Install it with:  apt-get install -y wrk   (Debian), or add autocannon to node_modules.');
     process.exit(1);
   }
-  const { s, resolve, credentials } = await openStack();
-  // The same stack with telemetry on, as a node runs it, in a process of its own (see http-telemetry-server.ts):
-  // tracing at the default sampling ratio exported over OTLP to a local sink. The per-route HTTP metrics are on in both.
+  // Telemetry on, as a node runs it: tracing at the default sampling ratio exported over OTLP to a local sink. The
+  // per-route HTTP metrics are on in every one of our servers.
   const sink = await startOtlpSink();
   const ratio0 = loadConfig({}).tracing?.samplingRatio ?? 0.1;
-  const traced = await startTelemetryServer(sink.url);
-  const started = Date.now();
-  const live = () => ({ status: 'ok', uptime_seconds: Math.round((Date.now() - started) / 1000), timestamp: new Date().toISOString() });
-  const fastify = await startFastify(s, resolve, live);
-  const bare = await startBareUws(s, resolve, live);
-  const servers: Record<string, { port: number; credentials: Record<string, string>; pid?: number }> = {
-    [OURS]: { port: s.port, credentials },
-    [TRACED]: { port: traced.port, credentials: traced.credentials, pid: traced.pid },
-    'fastify (minimal)': { port: fastify.port, credentials },
-    'bare uWS (no pipeline)': { port: bare.port, credentials },
-  };
+  const started: Record<string, BenchServer> = {};
+  for (const [name, kind] of [[OURS, 'ours'], [TRACED, 'traced'], [FASTIFY, 'fastify'], [BARE, 'bare']] as const) {
+    started[name] = await startServer(kind, sink.url);
+  }
+  const servers: Record<string, { port: number; credentials: Record<string, string>; pid: number }> = started;
   const how = SESSIONS ? 'the session cookie (JWT + user lookup)' : 'the test header';
   console.log(`tool ${tool.kind}, ${CONNECTIONS} connections, ${SECONDS} s per run, loopback; caller from ${how}; tracing sampling ratio ${ratio0}`);
 
@@ -206,7 +144,7 @@ async function main(): Promise<void> {
   }
 
   const [liveRes, readRes] = Object.values(results) as [Record<string, Figures>, Record<string, Figures>];
-  const [ours, , fast, raw] = Object.keys(servers);
+  const [ours, fast, raw] = [OURS, FASTIFY, BARE];
   const targets: Array<[string, number, number]> = [
     ['health/live: ours / bare uWS', ratio(liveRes[ours!]!, liveRes[raw!]!), 0.7],
     ['health/live: ours / Fastify', ratio(liveRes[ours!]!, liveRes[fast!]!), 1.8],
@@ -236,19 +174,23 @@ async function main(): Promise<void> {
   }
   console.log(`OTLP sink got ${JSON.stringify(sink.received)}`);
 
-  // Let wrk's last connections finish before the store closes under them.
+  // Let wrk's last connections finish before the stores close under them.
   await new Promise((r) => setTimeout(r, 300));
-  bare.close();
-  await fastify.close();
-  await s.close();
-  await traced.stop();
+  await Promise.all(Object.values(started).map((server) => server.stop()));
   await sink.close();
 }
 
-/** Starts http-telemetry-server.ts and waits for its port and credentials. */
-function startTelemetryServer(otlpEndpoint: string): Promise<{ port: number; credentials: Record<string, string>; pid: number; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/http-telemetry-server.ts'], {
-    env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint },
+interface BenchServer {
+  port: number;
+  credentials: Record<string, string>;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** Starts one server of http-bench-server.ts and waits for its port and credentials. */
+function startServer(kind: 'ours' | 'traced' | 'fastify' | 'bare', otlpEndpoint: string): Promise<BenchServer> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/http-bench-server.ts', kind], {
+    env: kind === 'traced' ? { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint } : process.env,
     // Its standard input stays open while this process lives: it stops when the bench goes away, however.
     stdio: ['pipe', 'pipe', 'inherit'],
   });
@@ -259,7 +201,7 @@ function startTelemetryServer(otlpEndpoint: string): Promise<{ port: number; cre
     });
   return new Promise((resolve, reject) => {
     let out = '';
-    child.once('exit', (code) => reject(new Error(`telemetry server exited ${code}: ${out}`)));
+    child.once('exit', (code) => reject(new Error(`${kind} server exited ${code}: ${out}`)));
     child.stdout!.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       const line = out.split('\n').find((l) => l.startsWith('{'));
