@@ -53,6 +53,7 @@ export const replayActorName = (sessionId: string) => `replay-session-${sessionI
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const nextTurn = () => new Promise<void>((r) => setImmediate(r));
 
 /**
  * Spawns the runner of one replay session on this node: it reads the session's events after its cursor in event-id
@@ -108,22 +109,24 @@ export function spawnReplayRunner(parent: Ref<unknown>, sessionId: string, deps:
 
   const handled = (s: ReplaySession) => s.replayed_events + s.failed_events;
 
+  /** Reads the next page of the session's events after those already buffered (or after the cursor) onto the buffer. */
   const fill = async (s: Running): Promise<void> => {
     const { config, cursor } = s.session;
-    const left = config.max_events ? config.max_events - handled(s.session) : Infinity;
+    const left = config.max_events ? config.max_events - handled(s.session) - s.buffer.length : Infinity;
     if (left <= 0) {
       s.exhausted = true;
       return;
     }
     const filter = replayEventFilter(config.filter);
-    if (cursor) {
+    const after = s.buffer.length > 0 ? s.buffer[s.buffer.length - 1]!.event_id : cursor;
+    if (after) {
       const ids = config.filter.event_ids;
-      filter['id'] = ids?.length ? { $in: ids.filter((id) => id > cursor) } : { $gt: cursor };
+      filter['id'] = ids?.length ? { $in: ids.filter((id) => id > after) } : { $gt: after };
     }
     const limit = Math.min(Math.max(config.batch_size, 500), left);
     // Pages in event-id (time) order by the primary key (an event's document id is its event id).
     const page = await deps.events.find(filter, { sort: { id: 1 }, limit });
-    s.buffer = page;
+    s.buffer = s.buffer.length > 0 ? s.buffer.concat(page) : page;
     if (page.length < limit || page.length === left) s.exhausted = true;
   };
 
@@ -162,7 +165,11 @@ export function spawnReplayRunner(parent: Ref<unknown>, sessionId: string, deps:
     }
 
     const batch = s.buffer.slice(0, n);
-    const results = await deliver(s.sink, s.session, batch);
+    const delivering = deliver(s.sink, s.session, batch);
+    // The next page is read while this batch is on its way, so the store's work overlaps the target's wait. It starts
+    // a turn later: the target writes its request in the microtasks of this one.
+    const readAhead = s.buffer.length - n < config.batch_size && !s.exhausted ? nextTurn().then(() => fill(s)) : undefined;
+    const [results] = await Promise.all([delivering, readAhead]);
     const errors: ReplayError[] = [];
     let ok = 0;
     let bad = 0;

@@ -20,7 +20,7 @@ import type { DocumentStore } from '../../ports/document-store.js';
 import type { EventLog, LogRecord } from '../../ports/event-log.js';
 import type { FanoutBus } from '../../ports/fanout-bus.js';
 import { createTempDir, type TempDir } from '../../../test/support/temp-dir.js';
-import { waitFor } from '../../../test/support/wait.js';
+import { delay, waitFor } from '../../../test/support/wait.js';
 import { completedRunEvents, replaySessions, startReplayNode, storeEvents, type ReplayNode } from './replay.fixture.js';
 
 let dir: TempDir;
@@ -155,6 +155,27 @@ describe.each(Object.keys(STORES) as Array<keyof typeof STORES>)('replay session
       await waitFor(() => audit.length === 1, { message: 'the mapped topic' });
       await c.stop();
       expect(JSON.parse(audit[0]!.value)).toMatchObject({ event_id: events[0]!.event_id, timestamp: events[0]!.timestamp });
+    });
+
+    it('reads the next page while a batch is sent: over several pages, every event once, in id order, up to max_events', async () => {
+      const t0 = Date.now() - 60_000;
+      const events = Array.from({ length: 140 }, (_, run) => completedRunEvents(`exec-p${run}`, 'carol', t0 + run, 0)).flat();
+      await storeEvents(store, events);
+      // Pages hold 500 events; 1 057 ends inside the third, and batches of 150 straddle the pages.
+      const { session_id } = await a().create(config({ replay_type: 'query', filter: { user_id: 'carol' }, speed_multiplier: 100, batch_size: 150, max_events: 1057 }), null);
+      await a().start(session_id);
+      expect(await finished(session_id)).toMatchObject({ total_events: 1057, replayed_events: 1057, failed_events: 0 });
+      const records = await replayed(session_id, 1057);
+      await delay(200);
+      const expected = byId(events).slice(0, 1057).map((e) => e.event_id);
+      const sent = records.map((r) => JSON.parse(r.value).event_id as string);
+      expect(sent.length).toBe(1057);
+      expect(new Set(sent)).toEqual(new Set(expected));
+      // Each key's records are in its partition in event-id order.
+      for (const key of new Set(records.map((r) => r.key))) {
+        const ofKey = records.filter((r) => r.key === key).map((r) => JSON.parse(r.value).event_id as string);
+        expect(ofKey).toEqual(expected.filter((id) => ofKey.includes(id)));
+      }
     });
 
     it('spaces events by their original gaps divided by the multiplier, and is paused, resumed and cancelled from the other node', async () => {

