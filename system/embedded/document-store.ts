@@ -181,10 +181,10 @@ class SqliteCollection<T extends Doc> implements Collection<T> {
 
   async get(id: string): Promise<T | null> {
     const live = this.live();
-    const row = this.statements()
-      .get(`SELECT doc FROM ${this.table} WHERE id = ? AND ${live.sql}`)
-      .get(id, ...live.params) as Row | undefined;
-    return row ? decode<T>(row.doc) : null;
+    const doc = this.statements()
+      .pluck(`SELECT doc FROM ${this.table} WHERE id = ? AND ${live.sql}`)
+      .get(id, ...live.params) as string | undefined;
+    return doc === undefined ? null : decode<T>(doc);
   }
 
   async put(doc: T): Promise<void> {
@@ -252,15 +252,15 @@ class SqliteCollection<T extends Doc> implements Collection<T> {
     const tail = compileOptions(options);
     const live = this.live();
     const sql = `SELECT doc FROM ${this.table} WHERE ${live.sql} AND ${where.sql} ${tail.sql}`;
-    const rows = this.statements().get(sql).all(...live.params, ...where.params, ...tail.params) as Row[];
-    return rows.map((row) => decode<T>(row.doc));
+    const docs = this.statements().pluck(sql).all(...live.params, ...where.params, ...tail.params) as string[];
+    return docs.map((doc) => decode<T>(doc));
   }
 
   async count(filter: Filter = {}): Promise<number> {
     const where = compileFilter(filter);
     const live = this.live();
-    const sql = `SELECT count(*) AS n FROM ${this.table} WHERE ${live.sql} AND ${where.sql}`;
-    return (this.statements().get(sql).get(...live.params, ...where.params) as { n: number }).n;
+    const sql = `SELECT count(*) FROM ${this.table} WHERE ${live.sql} AND ${where.sql}`;
+    return this.statements().pluck(sql).get(...live.params, ...where.params) as number;
   }
 
   /** The condition that hides expired rows ("1" for a table without expiry). */

@@ -78,14 +78,25 @@ export class StatementCache {
 
   /** The prepared statement for `sql`, preparing it on first use. */
   get(sql: string): Database.Statement {
-    const cached = this.statements.get(sql);
+    return this.prepared(sql, false);
+  }
+
+  /** The prepared statement for `sql` answering each row's only column, not an object per row (see better-sqlite3's pluck). */
+  pluck(sql: string): Database.Statement {
+    return this.prepared(sql, true);
+  }
+
+  private prepared(sql: string, pluck: boolean): Database.Statement {
+    const key = pluck ? `pluck:${sql}` : sql;
+    const cached = this.statements.get(key);
     if (cached) return cached;
     const statement = this.db.prepare(sql);
+    if (pluck) statement.pluck();
     if (this.statements.size >= this.max) {
       const oldest = this.statements.keys().next();
       if (!oldest.done) this.statements.delete(oldest.value);
     }
-    this.statements.set(sql, statement);
+    this.statements.set(key, statement);
     return statement;
   }
 }
