@@ -11,6 +11,12 @@ describe('loadConfig', () => {
     expect(c.admin).toBeNull();
   });
 
+  it('refuses private notification targets unless the operator allows them', () => {
+    expect(loadConfig({}).notificationAllowPrivateTargets).toBe(false);
+    expect(loadConfig({ NOTIFICATION_ALLOW_PRIVATE_TARGETS: 'true' }).notificationAllowPrivateTargets).toBe(true);
+    expect(() => loadConfig({ NOTIFICATION_ALLOW_PRIVATE_TARGETS: 'yes' })).toThrow(/NOTIFICATION_ALLOW_PRIVATE_TARGETS/);
+  });
+
   it('names each bad variable', () => {
     const run = () => loadConfig({ PORT: 'abc', SANDBOX_MEMORY_MB: '1', LOG_LEVEL: 'loud' });
     expect(run).toThrow(ConfigError);

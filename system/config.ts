@@ -32,6 +32,7 @@ const EnvSchema = z
     SAGA_DEADLINE_GRACE_SECONDS: int(30, 0, 3600),
     NOTIFICATION_THROTTLE_PER_MINUTE: int(30, 0, 100_000),
     NOTIFICATION_SWEEP_SECONDS: int(5, 1, 3600),
+    NOTIFICATION_ALLOW_PRIVATE_TARGETS: z.enum(['true', 'false']).default('false'),
     SANDBOX_CACHE_DIR: z.string().min(1).default('/var/cache/integr8s-sandbox'),
     SANDBOX_WORKER_THREAD: z.enum(['true', 'false']).default('false'),
     SSE_HEARTBEAT_SECONDS: int(15, 1, 3600),
@@ -127,6 +128,11 @@ export interface Config {
   notificationThrottlePerMinute: number;
   /** How often each node sends held and batched notifications that are due. */
   notificationSweepMs: number;
+  /**
+   * Webhook/Slack deliveries may go to loopback, private (RFC 1918), carrier-grade NAT and unique-local addresses and
+   * use http: (on-premise receivers). False: public https targets only. Link-local and multicast are never allowed.
+   */
+  notificationAllowPrivateTargets: boolean;
   /** Host-wide cache shared by nodes and data dirs (the compiled Go standard library). */
   sandboxCacheDir: string;
   /** Set: code runs in Kubernetes pods; null: in the local bubblewrap sandbox. */
@@ -198,6 +204,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sagaDeadlineGraceMs: e.SAGA_DEADLINE_GRACE_SECONDS * 1000,
     notificationThrottlePerMinute: e.NOTIFICATION_THROTTLE_PER_MINUTE,
     notificationSweepMs: e.NOTIFICATION_SWEEP_SECONDS * 1000,
+    notificationAllowPrivateTargets: e.NOTIFICATION_ALLOW_PRIVATE_TARGETS === 'true',
     sandboxCacheDir: path.resolve(e.SANDBOX_CACHE_DIR),
     sandboxWorkerThread: e.SANDBOX_WORKER_THREAD === 'true',
     kubernetes:

@@ -113,11 +113,13 @@ export async function buildPlatform(d: PlatformDeps): Promise<Platform> {
   const rateLimits = createRateLimitService({ store, counters: d.counters, onError: (err, what) => log.warn({ err, what }, 'rate limiting degraded') });
   const scripts = createScriptService({ scripts: new ScriptStore(store), runtimes: d.runtimes });
   const userSettings = createUserSettingsService({ store: new SettingsStore(store) });
+  const targets = { allowPrivateTargets: d.config.notificationAllowPrivateTargets };
   const notifications = createNotificationService({
     store: new NotificationStore(store),
     bus: d.bus,
     preferences: async (userId) => (await userSettings.get(userId)).notifications,
-    deliverer: createHttpDeliverer(),
+    deliverer: createHttpDeliverer(undefined, targets),
+    targets,
     executionLang: async (id) => (await d.executions.get(id))?.lang ?? null,
     counters: d.counters,
     throttle: d.config.notificationThrottlePerMinute > 0 ? { limit: d.config.notificationThrottlePerMinute, windowMs: 60_000 } : null,

@@ -48,7 +48,9 @@ beforeEach(async () => {
     store: new NotificationStore(docs),
     bus,
     preferences: async (userId) => (await settings.get(userId)).notifications,
-    deliverer: createHttpDeliverer({ timeoutMs: 500, attempts: 2, backoffMs: 10 }),
+    // The test's receiver is on loopback over http: allowed explicitly (the default refuses it; see notification-targets.test.ts).
+    deliverer: createHttpDeliverer({ timeoutMs: 500, attempts: 2, backoffMs: 10 }, { allowPrivateTargets: true }),
+    targets: { allowPrivateTargets: true },
   });
   h = await startHarness({ routes: [notificationRoutes({ notifications: service })], resolveCaller: testCallerResolver(), config: { sseHeartbeatMs: 100 } });
 });

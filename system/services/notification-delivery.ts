@@ -4,7 +4,20 @@
  * Unix time in `X-Integr8s-Timestamp`, so a receiver can check both the sender and the age (against replays).
  */
 import { createHmac, randomBytes } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
+import { isIP, type LookupFunction } from 'node:net';
 import type { Notification } from '../domain/notifications.js';
+import {
+  addressRefusal,
+  guardedLookup,
+  hostOf,
+  refusedKind,
+  STRICT_TARGETS,
+  TargetRefusedError,
+  type OutboundTargetPolicy,
+  type Resolver,
+} from '../security/outbound-targets.js';
 
 /** Header names of a webhook delivery. */
 export const WEBHOOK_HEADERS = {
@@ -60,15 +73,32 @@ export interface Deliverer {
   deliver(request: DeliveryRequest): Promise<DeliveryResult>;
 }
 
-/** A Deliverer over fetch. Retries network errors, timeouts, 429 and 5xx; other statuses (and redirects) fail at once. */
-export function createHttpDeliverer(policy: DeliveryPolicy = DEFAULT_DELIVERY_POLICY, fetchImpl: typeof fetch = fetch): Deliverer {
+/** Where a delivery may go, and (for tests only) the resolver its connections use; production uses the system one. */
+export interface DeliveryTargets extends OutboundTargetPolicy {
+  resolver?: Resolver;
+}
+
+/**
+ * A Deliverer over node:http/https. Retries network errors, timeouts, 429 and 5xx; other statuses (and redirects)
+ * fail at once. The target is checked in the connection itself: an IP literal before connecting, a host name in the
+ * socket's `lookup`, which refuses it when any address it resolves to is refused and connects only to the addresses
+ * it checked. A refused target (or an `http:` URL the policy does not allow) fails at once, without retries.
+ */
+export function createHttpDeliverer(policy: DeliveryPolicy = DEFAULT_DELIVERY_POLICY, targets: DeliveryTargets = STRICT_TARGETS): Deliverer {
+  const lookup = guardedLookup({ allowPrivateTargets: targets.allowPrivateTargets }, targets.resolver);
+  // Agents of this deliverer alone, without keep-alive: every attempt connects afresh, through the lookup above.
+  const agents = { 'http:': new http.Agent({ keepAlive: false }), 'https:': new https.Agent({ keepAlive: false }) };
   return {
     async deliver(request) {
       const payload = JSON.stringify(request.body);
+      const refusal = refusedTarget(request.url, targets);
+      if (refusal) return { ok: false, attempts: 0, error: refusal };
       let error = 'not attempted';
       for (let attempt = 1; attempt <= policy.attempts; attempt++) {
         if (attempt > 1) await sleep(policy.backoffMs * 2 ** (attempt - 2));
-        const outcome = await postOnce(fetchImpl, request.url, payload, headersFor(request, payload), policy.timeoutMs);
+        const url = new URL(request.url);
+        const agent = agents[url.protocol as keyof typeof agents];
+        const outcome = await postOnce(url, { agent, lookup }, payload, headersFor(request, payload), policy.timeoutMs);
         if (outcome.kind === 'ok') return { ok: true, attempts: attempt, status: outcome.status };
         error = outcome.error;
         if (outcome.kind === 'final') return { ok: false, attempts: attempt, error };
@@ -78,12 +108,28 @@ export function createHttpDeliverer(policy: DeliveryPolicy = DEFAULT_DELIVERY_PO
   };
 }
 
+/** Why a URL is refused before any connection (scheme, IP literal in a refused range), or null. */
+function refusedTarget(value: string, policy: OutboundTargetPolicy): string | null {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return `not a URL: ${value}`;
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && policy.allowPrivateTargets)) return `${url.protocol} targets are not allowed`;
+  const host = hostOf(url);
+  if (isIP(host) === 0) return null;
+  const kind = refusedKind(host, policy);
+  return kind ? addressRefusal(host, kind).message : null;
+}
+
 type Attempt = { kind: 'ok'; status: number } | { kind: 'retry' | 'final'; error: string };
 
 /** The headers of one attempt: a fresh timestamp and signature each time. */
 function headersFor(request: DeliveryRequest, payload: string): Record<string, string> {
   const headers: Record<string, string> = {
     'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(payload)),
     'user-agent': 'integr8s-ts-notifications',
     [WEBHOOK_HEADERS.delivery]: request.deliveryId,
     [WEBHOOK_HEADERS.event]: request.event,
@@ -96,23 +142,25 @@ function headersFor(request: DeliveryRequest, payload: string): Record<string, s
   return headers;
 }
 
-async function postOnce(fetchImpl: typeof fetch, url: string, payload: string, headers: Record<string, string>, timeoutMs: number): Promise<Attempt> {
-  try {
-    const res = await fetchImpl(url, {
-      method: 'POST',
-      headers,
-      body: payload,
-      redirect: 'manual',
-      signal: AbortSignal.timeout(timeoutMs),
+/** One POST; resolves when the status is known (the response body is read and dropped). Redirects are not followed. */
+function postOnce(url: URL, via: { agent: http.Agent; lookup: LookupFunction }, payload: string, headers: Record<string, string>, timeoutMs: number): Promise<Attempt> {
+  return new Promise((resolve) => {
+    const send = url.protocol === 'https:' ? https.request : http.request;
+    const req = send(url, { method: 'POST', headers, agent: via.agent, lookup: via.lookup, signal: AbortSignal.timeout(timeoutMs) }, (res) => {
+      res.resume();
+      res.on('error', () => undefined);
+      const status = res.statusCode ?? 0;
+      if (status >= 200 && status < 300) return resolve({ kind: 'ok', status });
+      const error = `HTTP ${status}`;
+      resolve(status === 429 || status >= 500 ? { kind: 'retry', error } : { kind: 'final', error });
     });
-    await res.body?.cancel().catch(() => undefined);
-    if (res.status >= 200 && res.status < 300) return { kind: 'ok', status: res.status };
-    const error = `HTTP ${res.status}`;
-    return res.status === 429 || res.status >= 500 ? { kind: 'retry', error } : { kind: 'final', error };
-  } catch (err) {
-    const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
-    return { kind: 'retry', error: timedOut ? `timed out after ${timeoutMs} ms` : describe(err) };
-  }
+    req.on('error', (err) => {
+      if (err instanceof TargetRefusedError) return resolve({ kind: 'final', error: err.message });
+      const timedOut = err.name === 'TimeoutError' || err.name === 'AbortError';
+      resolve({ kind: 'retry', error: timedOut ? `timed out after ${timeoutMs} ms` : describe(err) });
+    });
+    req.end(payload);
+  });
 }
 
 /** The JSON a generic webhook receives for one notification. */
@@ -151,10 +199,10 @@ export function slackDigestPayload(items: readonly Notification[]): Record<strin
   return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: text.slice(0, 3000) } }] };
 }
 
-function describe(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  const cause = (err as Error & { cause?: unknown }).cause;
-  return cause instanceof Error ? `${err.message}: ${cause.message}` : err.message;
+function describe(err: Error): string {
+  // Several addresses tried in turn (happy eyeballs) fail as one AggregateError with an empty message.
+  if (err instanceof AggregateError && !err.message) return err.errors.map((e: unknown) => (e instanceof Error ? e.message : String(e))).join('; ');
+  return err.message;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -42,7 +42,9 @@ describe('notification sweeps on MongoDB', () => {
         store: new NotificationStore(docs),
         bus,
         preferences: async () => ({ execution_completed: true, execution_failed: true, system_updates: true, security_alerts: true, channels: ['in_app'] }),
-        deliverer: createHttpDeliverer({ timeoutMs: 5_000, attempts: 2, backoffMs: 10 }),
+        // The receiver is on loopback over http: allowed explicitly, as an on-premise operator would.
+        deliverer: createHttpDeliverer({ timeoutMs: 5_000, attempts: 2, backoffMs: 10 }, { allowPrivateTargets: true }),
+        targets: { allowPrivateTargets: true },
         clock: () => new Date(nowMs),
       });
       services.push(service);

@@ -18,10 +18,13 @@ import { createMemoryRateLimitStore } from '../embedded/rate-limit-store.js';
 import { openDatabase } from '../embedded/sqlite.js';
 import type { DocumentStore } from '../ports/document-store.js';
 import type { FanoutBus } from '../ports/fanout-bus.js';
+import { STRICT_TARGETS } from '../security/outbound-targets.js';
 import { NotificationStore } from '../stores/notification-store.js';
 import { createHttpDeliverer } from './notification-delivery.js';
 import { createNotificationService, type NotificationService, type NotificationServiceDeps } from './notifications.js';
 
+/** The receivers here are on loopback over http: an on-premise setup, allowed explicitly (the default refuses them). */
+const onPremise = { allowPrivateTargets: true };
 let dir: TempDir;
 const opened: DocumentStore[] = [];
 const servers: Server[] = [];
@@ -58,7 +61,8 @@ function node(extra: Partial<NotificationServiceDeps> = {}): { service: Notifica
     store,
     bus,
     preferences: async () => ({ execution_completed: true, execution_failed: true, system_updates: true, security_alerts: true, channels: ['in_app'] }) as never,
-    deliverer: createHttpDeliverer({ timeoutMs: 1_000, attempts: 3, backoffMs: 10 }),
+    deliverer: createHttpDeliverer({ timeoutMs: 1_000, attempts: 3, backoffMs: 10 }, onPremise),
+    targets: onPremise,
     clock: () => new Date(nowMs),
     ...extra,
   });
@@ -147,6 +151,39 @@ describe('webhook deliveries', () => {
     // Handling the same source again does not send it again.
     await service.notify('u1', draft('high', 1), 'src-1');
     expect(hook.got).toHaveLength(3);
+  });
+});
+
+describe('targets refused at delivery time', () => {
+  it('a saved host name that now resolves to loopback: the copy fails once with the refused address, never reaching the receiver or retried', async () => {
+    const hook = await receiver();
+    const port = new URL(hook.url).port;
+    let connections = 0;
+    servers.at(-1)!.on('connection', () => connections++);
+    // DNS changed after the subscription was saved: the name (public-looking, accepted at save time) now points at loopback.
+    const resolver = async (hostname: string) => (hostname === 'hooks.example.test' ? [{ address: '127.0.0.1', family: 4 }] : []);
+    const { service, store } = node({ deliverer: createHttpDeliverer({ timeoutMs: 1_000, attempts: 3, backoffMs: 10 }, { allowPrivateTargets: false, resolver }), targets: STRICT_TARGETS });
+    await service.updateSubscription('u1', 'webhook', { enabled: true, webhook_url: `https://hooks.example.test:${port}/hook` });
+    nowMs = Date.now();
+    await service.notify('u1', draft('high', 1), 'src-1');
+    const [stored] = await copies(store, 'webhook');
+    expect(stored).toMatchObject({ status: 'failed', attempts: 1, error_message: 'target address 127.0.0.1 is not allowed (loopback)', delivered_at: null });
+    expect(service.stats()).toMatchObject({ sent: { webhook: 0 }, failed: { webhook: 1 } });
+    // A sweep later does not try it again.
+    nowMs += 3_600_000;
+    await service.sweep();
+    expect((await copies(store, 'webhook'))[0]).toMatchObject({ status: 'failed', attempts: 1 });
+    expect(connections).toBe(0);
+    expect(hook.got).toEqual([]);
+  });
+
+  it('by default the subscription refuses the loopback receiver itself (422 naming the field)', async () => {
+    const hook = await receiver();
+    const { service } = node({ deliverer: createHttpDeliverer(), targets: STRICT_TARGETS });
+    const err = await service.updateSubscription('u1', 'webhook', { enabled: true, webhook_url: hook.url }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ kind: 'ValidationError', extra: { fields: [{ field: 'webhook_url', message: 'must be an https URL' }] } });
+    const literal = await service.updateSubscription('u1', 'webhook', { enabled: true, webhook_url: hook.url.replace('http:', 'https:') }).catch((e: unknown) => e);
+    expect(literal).toMatchObject({ extra: { fields: [{ field: 'webhook_url', message: 'target address 127.0.0.1 is not allowed (loopback)' }] } });
   });
 });
 

@@ -23,6 +23,8 @@ let bus: FanoutBus;
 let settings: UserSettingsService;
 let notifications: NotificationService;
 let store: NotificationStore;
+/** The receivers here are on loopback over http: an on-premise setup, allowed explicitly (the default refuses them). */
+const onPremise = { allowPrivateTargets: true };
 const servers: Server[] = [];
 beforeEach(async () => {
   dir = await createTempDir('integr8s-notifications-');
@@ -34,7 +36,8 @@ beforeEach(async () => {
     store,
     bus,
     preferences: async (userId) => (await settings.get(userId)).notifications,
-    deliverer: createHttpDeliverer({ timeoutMs: 500, attempts: 2, backoffMs: 10 }),
+    deliverer: createHttpDeliverer({ timeoutMs: 500, attempts: 2, backoffMs: 10 }, onPremise),
+    targets: onPremise,
     executionLang: async (id) => (id.startsWith('py') ? 'python' : null),
   });
 });
@@ -203,6 +206,7 @@ describe('notification service (SQLite, in-process bus)', () => {
           return { ok: true, attempts: 1, status: 200 };
         },
       },
+      targets: onPremise,
     });
     await flaky.updateSubscription('u1', 'webhook', { enabled: true, webhook_url: 'http://127.0.0.1:9/hook' });
     const event = failed('r-1');

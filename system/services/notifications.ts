@@ -20,6 +20,7 @@ import {
   type SubscriptionUpdate,
 } from '../domain/notifications.js';
 import type { NotificationPrefs } from '../domain/user-settings.js';
+import { STRICT_TARGETS, targetUrlProblem, type OutboundTargetPolicy } from '../security/outbound-targets.js';
 import type { RecordHandler } from '../ports/event-log.js';
 import { createChannelFanout } from '../events/channel-fanout.js';
 import type { FanoutBus } from '../ports/fanout-bus.js';
@@ -37,6 +38,8 @@ export interface NotificationServiceDeps {
   /** The owner's notification toggles from their settings. */
   preferences: (userId: string) => Promise<NotificationPrefs>;
   deliverer: Deliverer;
+  /** Which webhook and Slack URLs may be saved; default STRICT_TARGETS (public https only). Give the deliverer the same. */
+  targets?: OutboundTargetPolicy;
   /** An execution's language, for tags and text; optional. */
   executionLang?: (executionId: string) => Promise<string | null>;
   log?: { warn(fields: Record<string, unknown>, message: string): void };
@@ -238,7 +241,7 @@ export function createNotificationService(deps: NotificationServiceDeps): Notifi
       const next: Subscription = { ...current, ...given, user_id: userId, channel, updated_at: stamp };
       // A webhook URL always has a signing secret: the user's own, or one generated now (and on rotation).
       if (channel === 'webhook' && next.webhook_url && (rotate || !next.webhook_secret)) next.webhook_secret = newWebhookSecret();
-      const problems = checkSubscription(next);
+      const problems = checkSubscription(next, deps.targets ?? STRICT_TARGETS);
       if (problems.length) throw errors.validation(problems);
       await store.putSubscription(next);
       return next;
@@ -270,12 +273,16 @@ export function notificationRecordHandler(service: NotificationService): RecordH
   };
 }
 
-/** What is wrong with a subscription as a whole (URLs present when enabled, http(s) only, quiet hours well formed). */
-export function checkSubscription(sub: Subscription): FieldError[] {
+/**
+ * What is wrong with a subscription as a whole: URLs the target policy allows (https, or http when private targets
+ * are allowed; no credentials; not an obviously internal host), present when enabled; quiet hours well formed.
+ */
+export function checkSubscription(sub: Subscription, targets: OutboundTargetPolicy = STRICT_TARGETS): FieldError[] {
   const problems: FieldError[] = [];
   for (const field of ['webhook_url', 'slack_webhook'] as const) {
     const url = sub[field];
-    if (url !== null && !isHttpUrl(url)) problems.push({ field, message: 'must be an http(s) URL' });
+    const problem = url === null ? null : targetUrlProblem(url, targets, { slack: field === 'slack_webhook' });
+    if (problem) problems.push({ field, message: problem });
   }
   if (sub.enabled && sub.channel === 'webhook' && !sub.webhook_url) problems.push({ field: 'webhook_url', message: 'required to enable webhook notifications' });
   if (sub.enabled && sub.channel === 'slack' && !sub.slack_webhook) problems.push({ field: 'slack_webhook', message: 'required to enable Slack notifications' });
@@ -288,16 +295,6 @@ export function checkSubscription(sub: Subscription): FieldError[] {
     problems.push({ field: 'batching_interval_seconds', message: 'in-app notifications are never batched; only webhook and slack take it' });
   }
   return problems;
-}
-
-/** True for an absolute http: or https: URL. */
-export function isHttpUrl(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return url.protocol === 'http:' || url.protocol === 'https:';
-  } catch {
-    return false;
-  }
 }
 
 function idOf(payload: string): string | null {

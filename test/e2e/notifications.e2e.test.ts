@@ -23,7 +23,8 @@ let url = '';
 let secret = '';
 
 beforeAll(async () => {
-  t = await startTestNode({ NOTIFICATION_SWEEP_SECONDS: '1' });
+  // The receiver is on loopback over http: allowed explicitly, as an on-premise operator would.
+  t = await startTestNode({ NOTIFICATION_SWEEP_SECONDS: '1', NOTIFICATION_ALLOW_PRIVATE_TARGETS: 'true' });
   server = createServer((req, res) => {
     let text = '';
     req.on('data', (c: Buffer) => (text += c.toString()));
@@ -54,6 +55,25 @@ function quietUntil(minutes: number): { start: string; end: string } {
 }
 
 describe('notification channels on a real node', () => {
+  it('a node without NOTIFICATION_ALLOW_PRIVATE_TARGETS refuses the loopback receiver: 422 naming webhook_url, nothing sent', async () => {
+    const strict = await startTestNode();
+    try {
+      const before = got.length;
+      for (const [webhook_url, message] of [
+        [url, 'must be an https URL'],
+        [url.replace('http:', 'https:'), 'target address 127.0.0.1 is not allowed (loopback)'],
+      ] as const) {
+        const res = await strict.api('/notifications/subscriptions/webhook', { method: 'PUT', json: { enabled: true, webhook_url } });
+        expect(res.status).toBe(422);
+        expect(res.body.errors).toEqual([{ field: 'webhook_url', message }]);
+      }
+      expect((await strict.api('/notifications/subscriptions')).body.subscriptions[1]).toMatchObject({ enabled: false, webhook_url: null });
+      expect(got.length).toBe(before);
+    } finally {
+      await strict.stop();
+    }
+  }, 60_000);
+
   it('a finished execution reaches the webhook signed; delivery recorded; counted in /metrics', async () => {
     const saved = await t.api('/notifications/subscriptions/webhook', { method: 'PUT', json: { enabled: true, webhook_url: url } });
     expect(saved.status).toBe(200);

@@ -16,7 +16,8 @@ let page: Page;
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  h = await startBrowserHarness();
+  // The URLs saved here are on loopback over http: allowed explicitly, as an on-premise operator would.
+  h = await startBrowserHarness({ NOTIFICATION_ALLOW_PRIVATE_TARGETS: 'true' });
   ({ page } = await h.newPage());
   page.on('pageerror', (err) => pageErrors.push(err.message));
   page.on('console', (msg) => {
