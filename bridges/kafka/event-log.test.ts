@@ -10,6 +10,7 @@ import { collect, keysInDistinctPartitions, series } from '../../test/contracts/
 import { delay, waitFor } from '../../test/support/wait.js';
 import { createKafkaEventLog } from './event-log.js';
 import { KafkaTestLogs, TEST_TUNING } from './event-log.fixture.js';
+import { produceEncoderInstalled } from './produce-encoder.js';
 import { headersFromKafka } from './records.js';
 
 describe('Kafka event log: headers', () => {
@@ -148,6 +149,11 @@ describe('Kafka event log (real broker)', () => {
     const [failed] = await log.appendMany([{ topic: 'nowhere', key: 'k', value: 'v' }]);
     expect(failed).toBeInstanceOf(Error);
     await log.close();
+  });
+
+  it('produces with the fast produce encoder once a log is made', () => {
+    logs.open();
+    expect(produceEncoderInstalled()).toBe(true);
   });
 
   it('appendMany: a record the broker refuses fails alone, the others of the batch are appended in order', async () => {

@@ -427,7 +427,8 @@ class Sender {
 
 function size(message: Message): number {
   let chars = String(message.key ?? '').length + String(message.value ?? '').length;
-  for (const [name, value] of Object.entries(message.headers ?? {})) chars += name.length + String(value ?? '').length;
+  const headers = message.headers;
+  if (headers) for (const name of Object.keys(headers)) chars += name.length + String(headers[name] ?? '').length;
   return chars;
 }
 

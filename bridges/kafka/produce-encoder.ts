@@ -323,7 +323,17 @@ interface ProduceDefinition {
   protocol(options: { version: number }): ProduceVersion;
 }
 
-let installed: boolean | undefined;
+/**
+ * Marks kafkajs' Produce definition once the encoder is in place. The mark lives on kafkajs' module (one per process,
+ * in Node's require cache), not here: a second copy of this module (test runners load modules afresh per file)
+ * must see it too and not wrap kafkajs twice.
+ */
+const INSTALLED = Symbol.for('integr8s.kafka.produce-encoder');
+
+const kafkajsProduce = () => require('kafkajs/src/protocol/requests/produce/index.js') as ProduceDefinition & { [INSTALLED]?: true };
+
+/** Whether installProduceEncoder() has put the encoder in place in this process. */
+export const produceEncoderInstalled = (): boolean => kafkajsProduce()[INSTALLED] === true;
 
 /**
  * Puts encodeProduceBody in place of kafkajs' Produce encoder (versions 3 and up), once per process; every kafkajs
@@ -331,10 +341,10 @@ let installed: boolean | undefined;
  * version it was written against, which then keeps its own encoder.
  */
 export function installProduceEncoder(): boolean {
-  if (installed !== undefined) return installed;
   const version = (require('kafkajs/package.json') as { version: string }).version;
-  if (version !== KAFKAJS_VERSION) return (installed = false);
-  const definition = require('kafkajs/src/protocol/requests/produce/index.js') as ProduceDefinition;
+  if (version !== KAFKAJS_VERSION) return false;
+  const definition = kafkajsProduce();
+  if (definition[INSTALLED]) return true;
   const Encoder = require('kafkajs/src/protocol/encoder.js') as new (initialSize?: number) => { buf: Buffer; offset: number };
   const original = definition.protocol.bind(definition);
   definition.protocol = ({ version: apiVersion }) => {
@@ -353,5 +363,6 @@ export function installProduceEncoder(): boolean {
       return { ...built, request: { ...built.request, encode } };
     };
   };
-  return (installed = true);
+  definition[INSTALLED] = true;
+  return true;
 }
