@@ -75,6 +75,9 @@ describe('GET /user/executions', () => {
     ]);
     expect(all.body!['executions'][0]).toMatchObject({ user_id: 'alice', script: 'print(1)', lang: 'python', status: 'completed' });
 
+    // A full first page counts the rest; a page past the first counts too.
+    expect((await call('GET', '/user/executions?limit=2', alice)).body).toMatchObject({ total: 3, limit: 2, skip: 0, has_more: true });
+    expect((await call('GET', '/user/executions?limit=3', alice)).body).toMatchObject({ total: 3, has_more: false });
     const page = await call('GET', '/user/executions?limit=1&skip=1', alice);
     expect(page.body).toMatchObject({ total: 3, limit: 1, skip: 1, has_more: true });
     expect(page.body!['executions'][0].created_at).toBe('2024-01-02T10:00:00.000Z');

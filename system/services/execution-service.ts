@@ -165,10 +165,12 @@ export function createExecutionService(deps: ExecutionServiceDeps): ExecutionSer
     async listOwn(caller, q) {
       if (caller.userId === null) throw errors.unauthenticated();
       const filter = historyFilter(caller.userId, q);
-      const [rows, total] = await Promise.all([
-        deps.executions.find(filter, { sort: { created_at: -1 }, limit: q.limit, skip: q.skip }),
-        deps.executions.count(filter),
-      ]);
+      const page = { sort: { created_at: -1 as const }, limit: q.limit, skip: q.skip };
+      // A first page that is not full is the whole history, so the first page is read before deciding to count.
+      const [rows, total] =
+        q.skip > 0
+          ? await Promise.all([deps.executions.find(filter, page), deps.executions.count(filter)])
+          : await deps.executions.find(filter, page).then(async (first) => [first, first.length < q.limit ? first.length : await deps.executions.count(filter)] as const);
       return { executions: rows.map(toExecutionSummary), total, limit: q.limit, skip: q.skip, has_more: q.skip + rows.length < total };
     },
 
