@@ -156,6 +156,17 @@ describe('Kafka event log (real broker)', () => {
     expect(produceEncoderInstalled()).toBe(true);
   });
 
+  it('does not hold appends to a ready topic behind the creation of another', async () => {
+    const log = logs.open();
+    const ready = logs.topic();
+    await log.append(ready, 'k', 'first');
+    const order: string[] = [];
+    const created = log.appendMany([{ topic: logs.topic(), key: 'k', value: 'new topic' }]).then(() => order.push('new topic'));
+    const plain = log.append(ready, 'k', 'second').then(() => order.push('ready topic'));
+    await Promise.all([created, plain]);
+    expect(order).toEqual(['ready topic', 'new topic']);
+  });
+
   it('appendMany: a record the broker refuses fails alone, the others of the batch are appended in order', async () => {
     const log = logs.open();
     const topic = logs.topic();

@@ -150,26 +150,32 @@ export function createKafkaEventLog(options: KafkaEventLogOptions): EventLog {
   };
 
   /**
-   * Hands appends to the Sender in call order once their topics (broker names) exist: a call still waiting for a
-   * topic holds back the calls made after it, so a key's records keep their order across append and appendMany.
-   * `enqueue` gets the topics that could not be made ready.
+   * Hands appends to the Sender in call order per topic once their topics (broker names) exist: a call still waiting
+   * for a topic holds back the later calls to that topic (not to others), so a key's records keep their order across
+   * append and appendMany. `enqueue` gets the topics that could not be made ready.
    */
-  let waiting = 0;
-  let lastAdmitted: Promise<void> = Promise.resolve();
+  const admissions = new Map<string, { pending: number; last: Promise<void> }>();
   const admit = <T>(onBroker: Iterable<string>, enqueue: (problems: ReadonlyMap<string, Error>) => Promise<T>): Promise<T> => {
     const needed = [...onBroker];
-    if (waiting === 0 && needed.every((topic) => readyTopics.has(topic))) return enqueue(NO_PROBLEMS);
-    waiting++;
-    const previous = lastAdmitted;
+    if (needed.every((topic) => readyTopics.has(topic) && !admissions.has(topic))) return enqueue(NO_PROBLEMS);
+    const previous = needed.map((topic) => admissions.get(topic)?.last);
     let result!: Promise<T>;
     const admitted = (async () => {
-      await previous;
+      await Promise.all(previous);
       const problems = new Map<string, Error>();
       await Promise.all(needed.map((topic) => ensureTopic(topic).catch((error: unknown) => void problems.set(topic, asError(error)))));
-      waiting--;
+      for (const topic of needed) {
+        const admission = admissions.get(topic)!;
+        if (--admission.pending === 0) admissions.delete(topic);
+      }
       result = enqueue(problems);
     })();
-    lastAdmitted = admitted;
+    for (const topic of needed) {
+      const admission = admissions.get(topic) ?? { pending: 0, last: admitted };
+      admission.pending++;
+      admission.last = admitted;
+      admissions.set(topic, admission);
+    }
     return admitted.then(() => result);
   };
 
