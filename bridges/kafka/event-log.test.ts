@@ -10,7 +10,7 @@ import { collect, keysInDistinctPartitions, series } from '../../test/contracts/
 import { delay, waitFor } from '../../test/support/wait.js';
 import { createKafkaEventLog } from './event-log.js';
 import { KafkaTestLogs, TEST_TUNING } from './event-log.fixture.js';
-import { produceEncoderInstalled } from './produce-encoder.js';
+import { produceEncoderInstalled } from './install-produce-encoder.js';
 import { headersFromKafka } from './records.js';
 
 describe('Kafka event log: headers', () => {

@@ -5,7 +5,8 @@
  */
 import { createRequire } from 'node:module';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { canEncode, encodeProduceBody, installProduceEncoder, produceEncoderInstalled, type ProduceArgs } from './produce-encoder.js';
+import { installProduceEncoder, produceEncoderInstalled } from './install-produce-encoder.js';
+import { canEncode, encodeProduceBody, type ProduceArgs } from './produce-encoder.js';
 
 const require = createRequire(import.meta.url);
 const Long = require('kafkajs/src/utils/long.js') as { fromInt(n: number): { value: bigint } };
