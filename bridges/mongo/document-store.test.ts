@@ -130,7 +130,7 @@ describe('MongoDB document store', () => {
     const names = (await raw('items').listIndexes().toArray()).map((index) => index.name).sort();
     expect(names).toEqual(['_id_', 'meta.owner_1', 'n_1', 'name_1']);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]!.details).toMatchObject({ collection: 'items', field: 'n' });
+    expect(warnings[0]!.details).toMatchObject({ collection: 'items', index: 'n' });
   });
 
   it('keeps the expiry of TTL documents in a hidden date field and purges expired ones from storage', async () => {
