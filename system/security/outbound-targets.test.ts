@@ -1,6 +1,6 @@
 import type { LookupAddress } from 'node:dns';
 import { describe, expect, it } from 'vitest';
-import { classifyAddress, guardedLookup, refusedKind, STRICT_TARGETS, systemResolver, targetUrlProblem, type Resolver } from './outbound-targets.js';
+import { classifyAddress, guardedLookup, ipv6Groups, refusedKind, STRICT_TARGETS, systemResolver, targetUrlProblem, type Resolver } from './outbound-targets.js';
 
 const ON_PREMISE = { allowPrivateTargets: true };
 
@@ -36,6 +36,14 @@ describe('address classification', () => {
     ['::ffff:169.254.169.254', 'link-local', true],
     ['::ffff:a9fe:a9fe', 'link-local', true],
     ['::ffff:0.0.0.0', 'unspecified', true],
+    // IPv4 carried by NAT64 (64:ff9b::/96) and 6to4 (2002::/16), hex and dotted spellings
+    ['64:ff9b::a00:5', 'private network, through NAT64', false],
+    ['64:ff9b::10.0.0.5', 'private network, through NAT64', false],
+    ['64:ff9b::7f00:1', 'loopback, through NAT64', false],
+    ['64:ff9b::a9fe:a9fe', 'link-local, through NAT64', true],
+    ['2002:a00:5::1', 'private network, through 6to4', false],
+    ['2002:c0a8:101:0:0:0:0:1', 'private network, through 6to4', false],
+    ['2002:a9fe:a9fe::', 'link-local, through 6to4', true],
     // public
     ['8.8.8.8', null, false],
     ['93.184.216.34', null, false],
@@ -48,7 +56,22 @@ describe('address classification', () => {
     ['2606:4700:4700::1111', null, false],
     ['fec0::1', null, false],
     ['::ffff:8.8.8.8', null, false],
+    ['64:ff9b::808:808', null, false],
+    ['64:ff9b::8.8.8.8', null, false],
+    ['2002:808:808::1', null, false],
+    ['64:ff9b:1::a00:5', null, false],
   ];
+  it('reads the groups of every IPv6 spelling', () => {
+    expect(ipv6Groups('::')).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
+    expect(ipv6Groups('::1')).toEqual([0, 0, 0, 0, 0, 0, 0, 1]);
+    expect(ipv6Groups('fe80::1%eth0')).toEqual([0xfe80, 0, 0, 0, 0, 0, 0, 1]);
+    expect(ipv6Groups('::ffff:1.2.3.4')).toEqual([0, 0, 0, 0, 0, 0xffff, 0x0102, 0x0304]);
+    expect(ipv6Groups('64:ff9b::10.0.0.5')).toEqual([0x64, 0xff9b, 0, 0, 0, 0, 0x0a00, 0x0005]);
+    expect(ipv6Groups('2002:c0a8:101:0:0:0:0:1')).toEqual([0x2002, 0xc0a8, 0x101, 0, 0, 0, 0, 1]);
+    expect(ipv6Groups('1:2:3:4:5:6:7:8')).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(ipv6Groups('1::8')).toEqual([1, 0, 0, 0, 0, 0, 0, 8]);
+  });
+
   it.each(table)('%s → %s', (address, kind, always) => {
     expect(classifyAddress(address)).toEqual(kind === null ? null : { kind, always });
     expect(refusedKind(address, STRICT_TARGETS)).toBe(kind);

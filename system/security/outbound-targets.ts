@@ -65,12 +65,47 @@ const LISTS: ReadonlyArray<BlockedAddress & { list: BlockList }> = (() => {
   return [...byKey.values()];
 })();
 
-/** The blocked range an IP address falls in, or null for a public address (or a string that is not an IP address). */
+/**
+ * The blocked range an IP address falls in, or null for a public address (or a string that is not an IP address).
+ * IPv6 addresses that carry an IPv4 address a gateway would reach (NAT64's 64:ff9b::/96, 6to4's 2002::/16) are
+ * judged by that IPv4 address.
+ */
 export function classifyAddress(address: string): BlockedAddress | null {
   const version = isIP(address);
   if (version === 0) return null;
   const family = version === 4 ? 'ipv4' : 'ipv6';
   for (const { kind, always, list } of LISTS) if (list.check(address, family)) return { kind, always };
+  if (version === 4) return null;
+  const carried = carriedIpv4(ipv6Groups(address));
+  if (!carried) return null;
+  const inner = classifyAddress(carried.address);
+  return inner && { kind: `${inner.kind}, through ${carried.via}`, always: inner.always };
+}
+
+/** The eight 16-bit groups of an IPv6 address (one isIP accepts; a zone index is dropped). */
+export function ipv6Groups(address: string): number[] {
+  let text = address.replace(/%.*$/, '');
+  const tail: number[] = [];
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
+    tail.push((a << 8) | b, (c << 8) | d);
+    text = text.slice(0, dotted.index);
+    if (text.endsWith(':') && !text.endsWith('::')) text = text.slice(0, -1);
+  }
+  const groups = (part: string): number[] => (part === '' ? [] : part.split(':').map((g) => parseInt(g, 16)));
+  const [head, rest] = text.split('::') as [string, string | undefined];
+  const left = groups(head);
+  if (rest === undefined) return [...left, ...tail];
+  const right = groups(rest);
+  return [...left, ...new Array<number>(8 - left.length - right.length - tail.length).fill(0), ...right, ...tail];
+}
+
+/** The IPv4 address an IPv6 address carries for NAT64 (64:ff9b::/96) or 6to4 (2002::/16), if it is one of those. */
+function carriedIpv4(g: number[]): { address: string; via: string } | null {
+  const v4 = (hi: number, lo: number) => `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`;
+  if (g[0] === 0x64 && g[1] === 0xff9b && g.slice(2, 6).every((x) => x === 0)) return { address: v4(g[6]!, g[7]!), via: 'NAT64' };
+  if (g[0] === 0x2002) return { address: v4(g[1]!, g[2]!), via: '6to4' };
   return null;
 }
 
