@@ -108,11 +108,10 @@ async function main(): Promise<void> {
   // per-route HTTP metrics are on in every one of our servers.
   const sink = await startOtlpSink();
   const ratio0 = loadConfig({}).tracing?.samplingRatio ?? 0.1;
-  const started: Record<string, BenchServer> = {};
+  const servers: Record<string, BenchServer> = {};
   for (const [name, kind] of [[OURS, 'ours'], [TRACED, 'traced'], [FASTIFY, 'fastify'], [BARE, 'bare']] as const) {
-    started[name] = await startServer(kind, sink.url);
+    servers[name] = await startServer(kind, sink.url);
   }
-  const servers: Record<string, { port: number; credentials: Record<string, string>; pid: number }> = started;
   const how = SESSIONS ? 'the session cookie (JWT + user lookup)' : 'the test header';
   console.log(`tool ${tool.kind}, ${CONNECTIONS} connections, ${SECONDS} s per run, loopback; caller from ${how}; tracing sampling ratio ${ratio0}`);
 
@@ -176,7 +175,7 @@ async function main(): Promise<void> {
 
   // Let wrk's last connections finish before the stores close under them.
   await new Promise((r) => setTimeout(r, 300));
-  await Promise.all(Object.values(started).map((server) => server.stop()));
+  await Promise.all(Object.values(servers).map((server) => server.stop()));
   await sink.close();
 }
 

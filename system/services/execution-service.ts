@@ -166,11 +166,14 @@ export function createExecutionService(deps: ExecutionServiceDeps): ExecutionSer
       if (caller.userId === null) throw errors.unauthenticated();
       const filter = historyFilter(caller.userId, q);
       const page = { sort: { created_at: -1 as const }, limit: q.limit, skip: q.skip };
-      // A first page that is not full is the whole history, so the first page is read before deciding to count.
-      const [rows, total] =
-        q.skip > 0
-          ? await Promise.all([deps.executions.find(filter, page), deps.executions.count(filter)])
-          : await deps.executions.find(filter, page).then(async (first) => [first, first.length < q.limit ? first.length : await deps.executions.count(filter)] as const);
+      let rows: ExecutionRecord[];
+      let total: number;
+      if (q.skip > 0) [rows, total] = await Promise.all([deps.executions.find(filter, page), deps.executions.count(filter)]);
+      else {
+        // A first page that is not full is the whole history: no count needed.
+        rows = await deps.executions.find(filter, page);
+        total = rows.length < q.limit ? rows.length : await deps.executions.count(filter);
+      }
       return { executions: rows.map(toExecutionSummary), total, limit: q.limit, skip: q.skip, has_more: q.skip + rows.length < total };
     },
 
