@@ -57,8 +57,13 @@ describe('channel subscriptions', () => {
     });
 
     // A new secret is shown whole once; the server keeps only a masked view for later reads.
+    const revealed = webhook.getByTestId('webhook-secret-revealed').locator('code');
+    const current = async () => ((await revealed.count()) > 0 ? await revealed.textContent() : null);
+    const before = await current();
     await webhook.getByTestId('webhook-secret-rotate').click();
-    const shown = (await webhook.getByTestId('webhook-secret-revealed').locator('code').textContent())!;
+    // The rotated secret replaces any one shown before: read it once the page shows it, not the one it replaces.
+    await expect.poll(current, { timeout: 10_000 }).not.toBe(before);
+    const shown = (await revealed.textContent())!;
     expect(shown.length).toBeGreaterThanOrEqual(16);
     const masked = (await stored('webhook')).webhook_secret as string;
     expect(masked).not.toBe(shown);
